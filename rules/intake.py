@@ -1,0 +1,156 @@
+"""Contract section 6: raw bytes become a valid event or a rejection with a code and a safe reason."""
+
+import json
+import re
+from collections.abc import Container
+from dataclasses import dataclass
+
+import orjson
+from pydantic import ValidationError
+
+from schemas.events import ALL_OFFICES, EVENT, Event
+
+MAX_RECORD_BYTES = 1024 * 1024
+RAW_KEPT_BYTES = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    error_code: str
+    error: str
+
+
+def classify(raw: bytes, offices: Container[str]) -> Event | Rejection:
+    """Checks in the contract's order: JSON, then the event schema, then a known office."""
+    value = parse_json(raw)
+    return value if isinstance(value, Rejection) else validate(value, offices)
+
+
+def parse_json(raw: bytes) -> object:
+    """The JSON value of a record, or a rejection (too large, not UTF-8 JSON)."""
+    if len(raw) > MAX_RECORD_BYTES:
+        return Rejection("invalid_event", f"record of {len(raw)} bytes is over the 1 MiB limit")
+    return _parse(raw)
+
+
+def validate(value: object, offices: Container[str]) -> Event | Rejection:
+    """Checks a parsed JSON value against the contract's event schema and the known offices."""
+    if not isinstance(value, dict):
+        return Rejection("invalid_event", f"the value is a JSON {_json_kind(value)}, not an object")
+    try:
+        event = EVENT.validate_python(value)
+    except ValidationError as exc:
+        return Rejection("invalid_event", describe(exc))
+    if event.office_id not in offices and not (
+        event.office_id == ALL_OFFICES and event.type in ("outage_started", "outage_ended")
+    ):
+        return Rejection("unknown_office", "office_id names no office with a loaded policy")
+    return event
+
+
+def describe(exc: ValidationError) -> str:
+    """The failing fields and why, never the values (they may be personal data)."""
+    parts = []
+    for err in exc.errors(include_input=False, include_url=False, include_context=False)[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "value"
+        parts.append(f"{loc}: {_safe_message(err)}")
+    return "; ".join(parts)
+
+
+def _safe_message(err: object) -> str:
+    kind = err["type"]  # type: ignore[index]
+    if kind == "union_tag_invalid":
+        return "unknown event type"
+    if kind == "union_tag_not_found":
+        return "missing event type"
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")  # type: ignore[index]
+    return str(err["msg"])  # type: ignore[index]
+
+
+def _json_kind(value: object) -> str:
+    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
+
+
+def _parse(raw: bytes) -> object:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    # orjson refuses some valid JSON (integers beyond 64 bits, nesting past 1024): ask the stdlib.
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return Rejection("invalid_json", "the record is not valid UTF-8")
+    try:
+        return json.loads(text, parse_constant=_no_constants)
+    except (ValueError, TypeError):
+        return Rejection("invalid_json", "the record is not valid JSON")
+    except RecursionError:
+        if not _is_json(text):
+            return Rejection("invalid_json", "the record is not valid JSON")
+        if text.lstrip().startswith("{"):
+            return Rejection("invalid_event", "the object is nested deeper than the decoder accepts")
+        return Rejection("invalid_event", "the value is a deeply nested JSON array or value, not an object")
+
+
+def _no_constants(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+_TOKEN = re.compile(
+    r'\s*(?:(?P<open>[\[{])|(?P<close>[\]}])|(?P<comma>,)|(?P<colon>:)|(?P<string>")'
+    r"|(?P<scalar>-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null))"
+)
+
+
+def _is_json(text: str) -> bool:
+    """An iterative JSON validator, for nesting too deep for a recursive parser."""
+    stack: list[str] = []
+    pos, expect = 0, "value"  # value | value_or_close | key | key_or_close | colon | comma_or_close | end
+    scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+    while True:
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            return expect == "end" and text[pos:].strip() == ""
+        kind, pos = m.lastgroup, m.end()
+        if kind == "string":
+            try:
+                _, pos = scanstring(text, pos)
+            except ValueError:
+                return False
+        if expect in ("key", "key_or_close"):
+            if kind == "string":
+                expect = "colon"
+                continue
+            if kind == "close" and expect == "key_or_close" and stack[-1] == "{" and m.group("close") == "}":
+                stack.pop()
+                expect = "comma_or_close" if stack else "end"
+                continue
+            return False
+        if expect == "colon":
+            if kind != "colon":
+                return False
+            expect = "value"
+            continue
+        if expect in ("comma_or_close", "end"):
+            if expect == "end" or kind not in ("comma", "close"):
+                return False
+            if kind == "comma":
+                expect = "key" if stack[-1] == "{" else "value"
+                continue
+            if {"]": "[", "}": "{"}[m.group("close")] != stack.pop():
+                return False
+            expect = "comma_or_close" if stack else "end"
+            continue
+        # expecting a value
+        if kind == "open":
+            stack.append(m.group("open"))
+            expect = "key_or_close" if m.group("open") == "{" else "value_or_close"
+        elif kind in ("string", "scalar"):
+            expect = "comma_or_close" if stack else "end"
+        elif kind == "close" and expect == "value_or_close" and m.group("close") == "]" and stack[-1] == "[":
+            stack.pop()
+            expect = "comma_or_close" if stack else "end"
+        else:
+            return False

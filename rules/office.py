@@ -1,0 +1,429 @@
+"""One office's event-time state machine: buffers events until its clock reaches them, fires
+deadlines and claims in order, and answers late facts with revocations."""
+
+import heapq
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from rules.clock import Instant, OfficeClock, instant, local_day, local_time, whole_seconds
+from rules.decide import at_deadline, claim_reasons
+from rules.outages import Outage, Outages
+from rules.policy import Policy
+from rules.priority import PrioritySeries
+from rules.reviews import Review, Reviews
+from rules.ticket import Ticket
+from schemas.events import ALL_OFFICES as ALL
+from schemas.events import (
+    EVENT,
+    ClaimSubmitted,
+    Event,
+    OutageEnded,
+    OutageStarted,
+    ReviewCleared,
+    ReviewFlagged,
+    ServiceCalled,
+    TicketClosed,
+    TicketIssued,
+)
+from schemas.records import (
+    ClaimDecision,
+    CompensationDecision,
+    PriorityTicketAssigned,
+    PriorityTicketWithdrawn,
+    Record,
+)
+
+BIOMETRIC = "biometric"
+DUPLICATE_WINDOW: Instant = 48 * 3600 * 1_000_000
+_DECISION_NS = uuid.UUID("6f1d3c52-8a0e-4b7c-9d2e-4b6b1f0c9a11")
+
+# Timeline order at one instant: facts first (an issue before a call, a call before a close, so
+# a call at the same instant as a close wins), then deadlines, then claims (contract section 3).
+_FACT, _DEADLINE, _CLAIM = 0, 1, 2
+_ORDER_AT_INSTANT = {
+    "ticket_issued": (_FACT, 0),
+    "outage_started": (_FACT, 1),
+    "outage_ended": (_FACT, 1),
+    "review_flagged": (_FACT, 1),
+    "review_cleared": (_FACT, 1),
+    "service_called": (_FACT, 2),
+    "ticket_closed": (_FACT, 3),
+    "claim_submitted": (_CLAIM, 0),
+}
+_WITHHELD = "(withheld)"
+
+
+def decision_id(ticket_id: str, outcome: str) -> str:
+    """Deterministic, so a consumer can drop a record it has seen before."""
+    return str(uuid.uuid5(_DECISION_NS, f"{ticket_id}\x1f{outcome}"))
+
+
+@dataclass(slots=True)
+class Receipt:
+    """What one event did: the records to publish, and whether it was a duplicate or late."""
+
+    records: list[Record] = field(default_factory=list)
+    duplicate: bool = False
+    late: bool = False
+
+
+class Office:
+    """The rule applied to one office, in event time."""
+
+    def __init__(self, policy: Policy, wall: Callable[[], datetime]) -> None:
+        self.policy = policy
+        self._wall = wall
+        self.clock = OfficeClock(policy.lateness_us)
+        self.tickets: dict[str, Ticket] = {}
+        self.outages = Outages()
+        self.reviews = Reviews()
+        self.series = PrioritySeries(policy.priority_prefix)
+        self.seen: dict[str, Instant] = {}
+        self._pending: list[tuple[Instant, int, int, str, Event]] = []
+        self._deadlines: list[tuple[Instant, int, int, str]] = []
+        self._by_applicant: dict[str, set[str]] = {}
+        self._dirty: set[tuple[str, str]] = set()
+
+    # ---- input ---------------------------------------------------------------------------
+
+    def receive(self, event: Event) -> Receipt:
+        """Takes one valid event of this office (or of `*`) and returns what it caused."""
+        if event.event_id in self.seen:
+            return Receipt(duplicate=True)
+        at = instant(event.occurred_at)
+        self.seen[event.event_id] = at
+        self._dirty.add(("e", event.event_id))
+        receipt = Receipt()
+        rank, order = _ORDER_AT_INSTANT[event.type]
+        if self.clock.is_late(at):
+            # What would have come before the fact still comes first: a deadline it follows fires now.
+            receipt.late = True
+            receipt.records += self._fire_before((at, rank, order, event.event_id))
+            receipt.records += self._apply(event, at)
+        else:
+            heapq.heappush(self._pending, (at, rank, order, event.event_id, event))
+            self._dirty.add(("b", event.event_id))
+        if event.office_id != ALL:
+            self.clock.saw(at)
+            self._dirty.add(("clock", ""))
+        # Timeline items fire only when the clock moves: a late ticket whose deadline has passed
+        # waits for the next move, so the late call or close that usually follows it still counts.
+        target = self.clock.target()
+        if target is not None and (self.clock.now is None or target > self.clock.now):
+            receipt.records += self.advance_to(target)
+        return receipt
+
+    def advance_to(self, to: Instant) -> list[Record]:
+        """Moves the clock to `to`, applying buffered facts and firing deadlines and claims in order."""
+        out = self._fire_before((to, _CLAIM + 1))
+        if self.clock.now is None or to > self.clock.now:
+            self.clock.move_to(to)
+            self._dirty.add(("clock", ""))
+        return out
+
+    def _fire_before(self, limit: tuple) -> list[Record]:
+        """Applies buffered facts and fires deadlines and claims whose timeline key is below `limit`."""
+        out: list[Record] = []
+        while True:
+            fact = self._pending[0] if self._pending else None
+            due = self._deadlines[0] if self._deadlines else None
+            if fact is not None and (due is None or fact[:4] <= due):
+                if fact[:4] >= limit:
+                    break
+                heapq.heappop(self._pending)
+                self._dirty.add(("b", fact[3]))
+                out += self._apply(fact[4], fact[0])
+            elif due is not None:
+                if due >= limit:
+                    break
+                heapq.heappop(self._deadlines)
+                out += self._deadline(due[3])
+            else:
+                break
+        return out
+
+    def finish(self) -> list[Record]:
+        """End of a finite input: no late event can come, so the clock moves to the latest event."""
+        return [] if self.clock.latest is None else self.advance_to(self.clock.latest)
+
+    def live_target(self, idle_us: Instant) -> Instant | None:
+        """Live mode: a quiet office's clock also moves with the wall time elapsed since its last event."""
+        target = self.clock.target()
+        return None if target is None else target + idle_us
+
+    # ---- facts ---------------------------------------------------------------------------
+
+    def _apply(self, event: Event, at: Instant) -> list[Record]:
+        match event:
+            case TicketIssued():
+                return self._issued(event, at)
+            case ServiceCalled():
+                return self._ended(event.ticket_id, at, called=True, reason="called_within_standard")
+            case TicketClosed(outcome="served"):
+                return self._ended(event.ticket_id, at, called=True, reason="called_within_standard")
+            case TicketClosed():
+                return self._ended(event.ticket_id, at, called=False, reason="closed_before_deadline")
+            case OutageStarted():
+                key = Outages.key(event.office_id, event.outage_id)
+                if not self.outages.start(key, at):
+                    return []
+                self._dirty.add(("o", key))
+                outage = self.outages.by_key[key]
+                return self._revoke_where(
+                    self.tickets.values(),
+                    lambda t: outage.overlaps(t.issued_at, t.deadline),
+                    at,
+                    "system_outage",
+                )
+            case OutageEnded():
+                key = Outages.key(event.office_id, event.outage_id)
+                if self.outages.end(key, at):
+                    self._dirty.add(("o", key))
+                return []
+            case ReviewFlagged():
+                self.reviews.flag(event.applicant_id, at)
+                self._dirty.add(("r", event.applicant_id))
+                tickets = (self.tickets[t] for t in self._by_applicant.get(event.applicant_id, ()))
+                return self._revoke_where(
+                    tickets, lambda t: self.reviews.is_open(t.applicant_id, t.deadline), at, "under_review"
+                )
+            case ReviewCleared():
+                self.reviews.clear(event.applicant_id, at)
+                self._dirty.add(("r", event.applicant_id))
+                return []
+            case ClaimSubmitted():
+                return [self._claim(event, at)]
+        return []
+
+    def _issued(self, event: TicketIssued, at: Instant) -> list[Record]:
+        # Only the biometric stage starts the compensation clock; a second issue of an id is ignored.
+        if event.stage != BIOMETRIC or event.ticket_id in self.tickets:
+            return []
+        ticket = Ticket(
+            ticket_id=event.ticket_id,
+            ticket_no=event.ticket_no,
+            applicant_id=event.applicant_id,
+            service=event.service,
+            booking_channel=event.booking_channel,
+            smart_registered=event.smart_registered,
+            issued_at=at,
+            deadline=at + self.policy.threshold_us,
+            service_day=local_day(at, self.policy.zone),
+        )
+        self._track(ticket)
+        self._dirty.add(("t", ticket.ticket_id))
+        return []
+
+    def _track(self, ticket: Ticket) -> None:
+        self.tickets[ticket.ticket_id] = ticket
+        self._by_applicant.setdefault(ticket.applicant_id, set()).add(ticket.ticket_id)
+        if ticket.is_open:
+            heapq.heappush(self._deadlines, (ticket.deadline, _DEADLINE, 0, ticket.ticket_id))
+
+    def _ended(self, ticket_id: str, at: Instant, called: bool, reason: str) -> list[Record]:
+        """The first call or close ends the wait; one that arrives after an eligible decision revokes it."""
+        ticket = self.tickets.get(ticket_id)
+        if ticket is None or not ticket.end_wait(at, called):
+            return []
+        self._dirty.add(("t", ticket_id))
+        if ticket.is_open:
+            return self._decide(ticket, "within_standard" if called else "not_served", [], at)
+        if ticket.holds_eligible and at <= ticket.deadline:
+            return self._revoke(ticket, at, reason)
+        return []
+
+    def _deadline(self, ticket_id: str) -> list[Record]:
+        ticket = self.tickets.get(ticket_id)
+        if ticket is None or not ticket.is_open:
+            return []
+        outcome, reasons = at_deadline(self.policy, ticket, self.outages, self.reviews)
+        return self._decide(ticket, outcome, reasons, ticket.deadline)
+
+    # ---- records -------------------------------------------------------------------------
+
+    def _decide(self, ticket: Ticket, outcome: str, reasons: list[str], at: Instant) -> list[Record]:
+        ticket.outcome = outcome
+        ticket.decided_at = at
+        self._dirty.add(("t", ticket.ticket_id))
+        out: list[Record] = [self._decision(ticket, outcome, reasons, at)]
+        if outcome == "eligible":
+            ticket.priority_no = self.series.next_number(ticket.service_day)
+            self._dirty.add(("p", ticket.service_day.isoformat()))
+            out.append(
+                PriorityTicketAssigned(
+                    office_id=self.policy.office_id,
+                    priority_no=ticket.priority_no,
+                    ticket_id=ticket.ticket_id,
+                    ticket_no=ticket.ticket_no,
+                    service_day=ticket.service_day,
+                    assigned_at=self._local(at),
+                )
+            )
+        return out
+
+    def _revoke_where(
+        self, tickets: Iterable[Ticket], applies: Callable[[Ticket], bool], at: Instant, reason: str
+    ) -> list[Record]:
+        out: list[Record] = []
+        for ticket in sorted((t for t in tickets if t.holds_eligible and applies(t)), key=_by_deadline):
+            out += self._revoke(ticket, at, reason)
+        return out
+
+    def _revoke(self, ticket: Ticket, at: Instant, reason: str) -> list[Record]:
+        """A late fact that would have prevented an eligible decision: revoke it, withdraw the number."""
+        ticket.revoked_at = at
+        self._dirty.add(("t", ticket.ticket_id))
+        assert ticket.priority_no is not None and ticket.decided_at is not None
+        return [
+            self._decision(ticket, "revoked", [reason], at),
+            PriorityTicketWithdrawn(
+                office_id=self.policy.office_id,
+                priority_no=ticket.priority_no,
+                ticket_id=ticket.ticket_id,
+                ticket_no=ticket.ticket_no,
+                service_day=ticket.service_day,
+                assigned_at=self._local(ticket.decided_at),
+                reasons=[reason],
+            ),
+        ]
+
+    def _decision(
+        self, ticket: Ticket, outcome: str, reasons: list[str], at: Instant
+    ) -> CompensationDecision:
+        called = ticket.called_at if outcome == "within_standard" else None
+        return CompensationDecision(
+            decision_id=decision_id(ticket.ticket_id, outcome),
+            office_id=self.policy.office_id,
+            ticket_id=ticket.ticket_id,
+            ticket_no=ticket.ticket_no,
+            applicant_id=ticket.applicant_id,
+            service_day=ticket.service_day,
+            outcome=outcome,  # type: ignore[arg-type]
+            reasons=reasons,  # type: ignore[arg-type]
+            # A revocation by a fact older than the ticket (an outage already running) waited nothing.
+            waited_s=max(0, whole_seconds(at - ticket.issued_at)),
+            threshold_s=self.policy.threshold_s,
+            policy_id=self.policy.policy_id,
+            issued_at=self._local(ticket.issued_at),
+            called_at=None if called is None else self._local(called),
+            decided_at=self._local(at),
+            emitted_at=self._wall(),
+        )
+
+    def _claim(self, event: ClaimSubmitted, at: Instant) -> ClaimDecision:
+        ticket = self.tickets.get(event.ticket_id)
+        reasons = claim_reasons(self.policy, ticket, at, local_day(at, self.policy.zone), self.reviews)
+        granted = not reasons
+        if granted and ticket is not None:
+            ticket.granted_at = at
+            self._dirty.add(("t", ticket.ticket_id))
+        return ClaimDecision(
+            claim_id=event.claim_id,
+            office_id=self.policy.office_id,
+            ticket_id=event.ticket_id,
+            outcome="granted" if granted else "rejected",
+            reasons=reasons,  # type: ignore[arg-type]
+            compensation=list(self.policy.compensation) if granted else [],
+            decided_at=self._local(at),
+        )
+
+    def _local(self, at: Instant) -> datetime:
+        return local_time(at, self.policy.zone)
+
+    # ---- state as entries, for a changelog-backed table -----------------------------------
+
+    def take_changes(self) -> dict[tuple[str, str], Any]:
+        """The entries changed since the last call; None marks a deleted entry."""
+        changes = {key: self._entry(*key) for key in self._dirty}
+        self._dirty.clear()
+        return changes
+
+    def entries(self) -> dict[tuple[str, str], Any]:
+        keys: list[tuple[str, str]] = [("clock", "")]
+        keys += [("t", k) for k in self.tickets]
+        keys += [("o", k) for k in self.outages.by_key]
+        keys += [("r", k) for k in self.reviews.by_applicant]
+        keys += [("p", d.isoformat()) for d in self.series.last]
+        keys += [("e", k) for k in self.seen]
+        keys += [("b", p[3]) for p in self._pending]
+        return {key: self._entry(*key) for key in keys}
+
+    def _entry(self, kind: str, key: str) -> Any:
+        match kind:
+            case "clock":
+                return [self.clock.latest, self.clock.now]
+            case "t":
+                t = self.tickets.get(key)
+                return None if t is None else _ticket_entry(t)
+            case "o":
+                o = self.outages.by_key.get(key)
+                return None if o is None else [o.start, o.end]
+            case "r":
+                r = self.reviews.by_applicant.get(key)
+                return None if r is None else [r.flags, r.clears]
+            case "p":
+                return self.series.last.get(date.fromisoformat(key))
+            case "e":
+                return self.seen.get(key)
+            case "b":
+                for p in self._pending:
+                    if p[3] == key:
+                        return p[4].model_dump(mode="json", exclude={"reason"})
+                return None
+        raise ValueError(f"unknown state entry kind {kind!r}")
+
+    @classmethod
+    def restore(
+        cls, policy: Policy, wall: Callable[[], datetime], entries: Iterable[tuple[tuple[str, str], Any]]
+    ) -> "Office":
+        """Rebuilds an office from the entries `entries()`/`take_changes()` produced."""
+        office = cls(policy, wall)
+        for (kind, key), value in entries:
+            if value is None:
+                continue
+            match kind:
+                case "clock":
+                    office.clock.latest, office.clock.now = value
+                case "t":
+                    office._track(_ticket_from_entry(value))
+                case "o":
+                    office.outages.by_key[key] = Outage(value[0], value[1])
+                case "r":
+                    office.reviews.by_applicant[key] = Review(list(value[0]), list(value[1]))
+                case "p":
+                    office.series.last[date.fromisoformat(key)] = value
+                case "e":
+                    office.seen[key] = value
+                case "b":
+                    data = dict(value)
+                    if data.get("type") == "review_flagged":
+                        data["reason"] = _WITHHELD
+                    event = EVENT.validate_python(data)
+                    rank, order = _ORDER_AT_INSTANT[event.type]
+                    heapq.heappush(
+                        office._pending, (instant(event.occurred_at), rank, order, event.event_id, event)
+                    )
+        return office
+
+
+def _by_deadline(ticket: Ticket) -> tuple[Instant, str]:
+    return ticket.deadline, ticket.ticket_id
+
+
+_TICKET_FIELDS = Ticket.__slots__
+
+
+def _ticket_entry(ticket: Ticket) -> list[Any]:
+    return [
+        getattr(ticket, name) if name != "service_day" else ticket.service_day.isoformat()
+        for name in _TICKET_FIELDS
+    ]
+
+
+def _ticket_from_entry(value: list[Any]) -> Ticket:
+    data = dict(zip(_TICKET_FIELDS, value, strict=True))
+    data["service_day"] = date.fromisoformat(data["service_day"])
+    return Ticket(**data)

@@ -1,0 +1,96 @@
+"""Output records (contract sections 3-6)."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Outcome = Literal["within_standard", "not_served", "ineligible", "suppressed", "eligible", "revoked"]
+Reason = Literal[
+    "service_not_covered",
+    "not_booked_online",
+    "not_smart_registered",
+    "damaged_or_lost_passport",
+    "system_outage",
+    "under_review",
+    "called_within_standard",
+    "closed_before_deadline",
+]
+ClaimReason = Literal[
+    "unknown_ticket",
+    "not_yet_decided",
+    "not_eligible",
+    "revoked",
+    "claim_window_closed",
+    "under_review",
+    "already_claimed",
+]
+ErrorCode = Literal["invalid_json", "invalid_event", "unknown_office"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CompensationDecision(_Record):
+    type: Literal["compensation_decision"] = "compensation_decision"
+    decision_id: str
+    office_id: str
+    ticket_id: str
+    ticket_no: str
+    applicant_id: str
+    service_day: date
+    outcome: Outcome
+    reasons: list[Reason]
+    waited_s: int
+    threshold_s: int
+    policy_id: str
+    issued_at: datetime
+    called_at: datetime | None
+    decided_at: datetime
+    emitted_at: datetime
+
+
+class PriorityTicketAssigned(_Record):
+    type: Literal["priority_ticket_assigned"] = "priority_ticket_assigned"
+    office_id: str
+    priority_no: str
+    ticket_id: str
+    ticket_no: str
+    service_day: date
+    assigned_at: datetime
+
+
+class PriorityTicketWithdrawn(_Record):
+    type: Literal["priority_ticket_withdrawn"] = "priority_ticket_withdrawn"
+    office_id: str
+    priority_no: str
+    ticket_id: str
+    ticket_no: str
+    service_day: date
+    assigned_at: datetime
+    reasons: list[Reason]
+
+
+class ClaimDecision(_Record):
+    type: Literal["claim_decision"] = "claim_decision"
+    claim_id: str
+    office_id: str
+    ticket_id: str
+    outcome: Literal["granted", "rejected"]
+    reasons: list[ClaimReason]
+    compensation: list[str]
+    decided_at: datetime
+
+
+class DeadLetter(_Record):
+    type: Literal["dead_letter"] = "dead_letter"
+    source_topic: str | None
+    partition: int | None
+    offset: int
+    error_code: ErrorCode
+    error: str
+    raw: str
+
+
+Record = CompensationDecision | PriorityTicketAssigned | PriorityTicketWithdrawn | ClaimDecision | DeadLetter

@@ -1,0 +1,1 @@
+"""The imperative shell: replay over files, the Faust worker on Kafka, the embedded broker, the demo."""

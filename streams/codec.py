@@ -1,0 +1,39 @@
+"""Encodes output records for Kafka and for replay lines."""
+
+from typing import Any
+
+import orjson
+
+from rules.intake import RAW_KEPT_BYTES, Rejection
+from schemas.records import DeadLetter, Record
+from schemas.topics import TOPIC_OF_RECORD
+
+
+def topic_of(record: Record) -> str:
+    return TOPIC_OF_RECORD[record.type]
+
+
+def key_of(record: Record) -> str | None:
+    return None if isinstance(record, DeadLetter) else record.office_id
+
+
+def encode(record: Record) -> bytes:
+    return orjson.dumps(record.model_dump(mode="json"))
+
+
+def replay_line(record: Record) -> bytes:
+    value: Any = record.model_dump(mode="json")
+    return orjson.dumps({"topic": topic_of(record), "key": key_of(record), "value": value})
+
+
+def dead_letter(
+    rejection: Rejection, raw: bytes, source_topic: str | None, partition: int | None, offset: int
+) -> DeadLetter:
+    return DeadLetter(
+        source_topic=source_topic,
+        partition=partition,
+        offset=offset,
+        error_code=rejection.error_code,  # type: ignore[arg-type]
+        error=rejection.error,
+        raw=raw[:RAW_KEPT_BYTES].decode("utf-8", errors="replace"),
+    )

@@ -1,0 +1,61 @@
+"""`kompensasi replay`: the rules over a JSON Lines file, no broker and no wall clock for decisions."""
+
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import BinaryIO
+
+from rules.intake import Rejection, parse_json, validate
+from rules.offices import Offices
+from rules.policy import Policy
+from schemas.events import Event
+from schemas.records import Record
+from streams.codec import dead_letter, replay_line
+
+
+def wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def replay(lines: Iterable[bytes], policies: list[Policy]) -> Iterator[Record]:
+    """Yields every record the worker would publish for these input lines, in order."""
+    offices = Offices(policies, wall_now)
+    for number, line in enumerate(lines, start=1):
+        raw = line.rstrip(b"\r\n")
+        if not raw.strip():
+            continue
+        source_topic, event = _read(raw, offices)
+        if isinstance(event, Rejection):
+            yield dead_letter(event, raw, source_topic, None, number)
+            continue
+        yield from offices.receive(event).records
+    yield from offices.finish()
+
+
+def _read(raw: bytes, offices: Offices) -> tuple[str | None, Event | Rejection]:
+    """A line is a bare event, or a record {topic, key, value} whose value is the event."""
+    value = parse_json(raw)
+    if isinstance(value, Rejection):
+        return None, value
+    if isinstance(value, dict) and "topic" in value and "value" in value:
+        topic = value["topic"] if isinstance(value["topic"], str) else None
+        return topic, validate(value["value"], offices)
+    return None, validate(value, offices)
+
+
+def run(stream: BinaryIO, out: BinaryIO, policies: list[Policy]) -> None:
+    write = out.write
+    for record in replay(stream, policies):
+        write(replay_line(record) + b"\n")
+    out.flush()
+
+
+def main_replay(path: str, policies: list[Policy]) -> int:
+    try:
+        stream = open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        print(f"kompensasi replay: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    with stream:
+        run(stream, sys.stdout.buffer, policies)
+    return 0
