@@ -1,6 +1,7 @@
 """The `kompensasi` command: replay, worker, broker, demo, schemas."""
 
 import argparse
+import os
 import sys
 
 from streams.policies import PolicyError, load_policies
@@ -18,6 +19,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("input", metavar="INPUT.jsonl")
 
+    worker = sub.add_parser("worker", help="run the Faust worker on Kafka")
+    worker.add_argument(
+        "--policy", action="append", metavar="PATH", help="policy file or folder (repeatable)"
+    )
+    worker.add_argument("--broker", default=os.environ.get("KOMPENSASI_BROKER", DEFAULT_BROKER))
+    worker.add_argument("--web-port", type=int, default=int(os.environ.get("KOMPENSASI_WEB_PORT", "6066")))
+    worker.add_argument(
+        "--partitions",
+        type=int,
+        default=int(os.environ.get("KOMPENSASI_PARTITIONS", "4")),
+        help="partitions of the topics it creates (all input topics must have the same count)",
+    )
+    worker.add_argument("--data-dir", default=os.environ.get("KOMPENSASI_DATA_DIR", "kompensasi-data"))
+    worker.add_argument("--loglevel", default=os.environ.get("KOMPENSASI_LOG_LEVEL", "info"))
+
+    broker = sub.add_parser("broker", help="run the embedded Kafka-compatible broker in the foreground")
+    broker.add_argument("--port", type=int, default=9092)
+
+    schemas = sub.add_parser("schemas", help="write the JSON Schema of every topic under schemas/json")
+    schemas.add_argument("--out", default=None, metavar="DIR")
+
     return parser
 
 
@@ -32,7 +54,38 @@ def main(argv: list[str] | None = None) -> int:
         from streams.replay import main_replay
 
         return main_replay(args.input, policies)
+    if args.command == "worker":
+        from streams.worker import Settings, run_worker
+
+        settings = Settings(
+            policies=policies,
+            broker=args.broker,
+            web_port=args.web_port,
+            partitions=args.partitions,
+            data_dir=args.data_dir,
+        )
+        return run_worker(settings, loglevel=args.loglevel)
+    if args.command == "broker":
+        from streams.broker import serve
+
+        return serve(args.port)
+    if args.command == "schemas":
+        return _write_schemas(args.out)
     return 2
+
+
+def _write_schemas(out: str | None) -> int:
+    from pathlib import Path
+
+    import schemas
+    from schemas.export import topic_schemas
+
+    folder = Path(out) if out else Path(schemas.__file__).parent / "json"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in topic_schemas().items():
+        (folder / name).write_text(text, encoding="utf-8")
+    print(f"wrote {len(topic_schemas())} schemas to {folder}")
+    return 0
 
 
 if __name__ == "__main__":

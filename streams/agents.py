@@ -1,0 +1,51 @@
+"""The agent and the timer: thin, they decode, hand to the desk, and send what it returns."""
+
+import faust
+import orjson
+
+from schemas.topics import INPUT_TOPICS
+from streams.codec import encode, key_of, topic_of
+from streams.desk import SIGNALS_TOPIC, Desk, Handled
+from streams.topics import Topics
+
+_TICK = orjson.dumps({"signal": "tick"})
+
+
+def register(app: faust.App, topics: Topics, desk: Desk, tick_interval_s: float) -> None:
+    signals = app.topic(SIGNALS_TOPIC, key_serializer="raw", value_serializer="raw")
+
+    async def publish(handled: Handled) -> None:
+        for record in handled.records:
+            key = key_of(record)
+            await topics.outputs[topic_of(record)].send(
+                key=None if key is None else key.encode(), value=encode(record)
+            )
+        for office_id, value in handled.signals:
+            await signals.send(key=office_id.encode(), value=value)
+
+    @app.agent(topics.inputs, name="decide")
+    async def decide(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            message = event.message
+            if message.topic == SIGNALS_TOPIC:
+                handled = desk.on_signal((message.key or b"").decode(), message.value)
+            elif message.topic in INPUT_TOPICS:
+                handled = desk.on_input(message.topic, message.partition, message.offset, message.value)
+            else:
+                continue
+            await publish(handled)
+
+    @app.timer(tick_interval_s)
+    async def tick() -> None:
+        # Every worker ticks every office; only the owner of its partition acts on it.
+        for office_id in desk.policies:
+            await signals.send(key=office_id.encode(), value=_TICK)
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(sender: faust.App, revoked: object, **_: object) -> None:
+        desk.states.forget()
+
+    @app.task
+    async def declare_outputs() -> None:
+        for topic in topics.outputs.values():
+            await topic.maybe_declare()
