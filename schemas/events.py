@@ -8,6 +8,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     PlainValidator,
     StringConstraints,
     TypeAdapter,
@@ -45,6 +46,7 @@ def _parse_timestamp(value: Any) -> datetime:
 Timestamp = Annotated[
     datetime,
     PlainValidator(_parse_timestamp),
+    PlainSerializer(lambda moment: moment.isoformat(), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time", "description": "RFC 3339 with offset"}),
 ]
 

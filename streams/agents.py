@@ -1,14 +1,17 @@
 """The agent and the timer: thin, they decode, hand to the desk, and send what it returns."""
 
+import logging
+
 import faust
 import orjson
 
-from schemas.topics import INPUT_TOPICS
+from schemas.topics import INPUT_TOPICS, TICKETS
 from streams.codec import encode, key_of, topic_of
 from streams.desk import SIGNALS_TOPIC, Desk, Handled
 from streams.topics import Topics
 
 _TICK = orjson.dumps({"signal": "tick"})
+log = logging.getLogger("kompensasi")
 
 
 def register(app: faust.App, topics: Topics, desk: Desk, tick_interval_s: float) -> None:
@@ -33,6 +36,13 @@ def register(app: faust.App, topics: Topics, desk: Desk, tick_interval_s: float)
                 handled = desk.on_input(message.topic, message.partition, message.offset, message.value)
             else:
                 continue
+            if handled.late:
+                log.warning(
+                    "late event: %s[%d]@%d arrived after its office clock passed it",
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                )
             await publish(handled)
 
     @app.timer(tick_interval_s)
@@ -43,7 +53,14 @@ def register(app: faust.App, topics: Topics, desk: Desk, tick_interval_s: float)
 
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: faust.App, revoked: object, **_: object) -> None:
-        desk.states.forget()
+        desk.on_rebalance()
+
+    @app.page("/ready")
+    async def ready(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        """Ready once partitions are assigned and tables recovered: what orchestrators and tests wait for."""
+        assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == TICKETS)
+        is_ready = bool(assigned) and not app.rebalancing and app.tables.recovery.completed.is_set()
+        return web.json({"ready": is_ready, "partitions": assigned}, status=200 if is_ready else 503)
 
     @app.task
     async def declare_outputs() -> None:

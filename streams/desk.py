@@ -7,10 +7,13 @@ from datetime import datetime
 
 import orjson
 
+from rules.clock import Instant, instant
 from rules.intake import Rejection, classify
+from rules.office import Office
 from rules.policy import Policy
 from schemas.events import ALL_OFFICES, Event
 from schemas.records import Record
+from schemas.topics import INPUT_TOPICS, TOPIC_OF_TYPE
 from streams.codec import dead_letter
 from streams.state import OfficeStates
 
@@ -27,11 +30,33 @@ class Handled:
 
 
 class Desk:
-    def __init__(self, policies: list[Policy], states: OfficeStates, wall: Callable[[], datetime]) -> None:
+    """Also aligns event time across the input topics, as stream processors do with idle-aware
+    watermarks: an office's clock may not pass what any of its recently active topics has
+    delivered, so a backlog read faster on one topic than another does not make the other's
+    events late. A topic silent for `idle_topic_s` no longer holds the clock back."""
+
+    def __init__(
+        self,
+        policies: list[Policy],
+        states: OfficeStates,
+        wall: Callable[[], datetime],
+        idle_topic_s: float = 2.0,
+    ) -> None:
         self.policies = {p.office_id: p for p in policies}
         self.states = states
         self.wall = wall
+        self.idle_topic_s = idle_topic_s
         self.last_event_at: dict[str, float] = {}
+        self.latest_on: dict[tuple[str, str], Instant] = {}
+        self.heard_at: dict[tuple[str, str], float] = {}
+        self.assigned_at = time.monotonic()
+
+    def on_rebalance(self) -> None:
+        """Partitions moved: rebuild offices from the table, and wait for every topic again."""
+        self.states.forget()
+        self.latest_on.clear()
+        self.heard_at.clear()
+        self.assigned_at = time.monotonic()
 
     def on_input(self, topic: str, partition: int, offset: int, value: bytes | None) -> Handled:
         event = classify(value or b"", self.policies)
@@ -43,7 +68,7 @@ class Desk:
                 {"signal": "broadcast", "event": event.model_dump(mode="json", exclude={"reason"})}
             )
             return Handled(signals=[(office_id, copy) for office_id in self.policies])
-        return self._apply(event.office_id, event)
+        return self._apply(event.office_id, topic, event)
 
     def on_signal(self, office_id: str, value: bytes) -> Handled:
         signal = orjson.loads(value)
@@ -51,14 +76,21 @@ class Desk:
             return Handled()
         if signal["signal"] == "broadcast":
             event = classify(orjson.dumps(signal["event"]), self.policies)
-            return Handled() if isinstance(event, Rejection) else self._apply(office_id, event)
+            if isinstance(event, Rejection):
+                return Handled()
+            return self._apply(office_id, TOPIC_OF_TYPE[event.type], event)
         return Handled(self._idle_advance(office_id))
 
-    def _apply(self, office_id: str, event: Event) -> Handled:
+    def _apply(self, office_id: str, topic: str, event: Event) -> Handled:
+        now = time.monotonic()
+        key = (office_id, topic)
+        self.latest_on[key] = max(self.latest_on.get(key, 0), instant(event.occurred_at))
+        self.heard_at[key] = now
         office = self.states.get(office_id)
-        receipt = office.receive(event)
+        receipt = office.receive(event, advance=False)
         if event.office_id != ALL_OFFICES and not receipt.duplicate:
-            self.last_event_at[office_id] = time.monotonic()
+            self.last_event_at[office_id] = now
+        receipt.records += self._advance(office, office.clock.target())
         self.states.save(office)
         return Handled(receipt.records, duplicate=receipt.duplicate, late=receipt.late)
 
@@ -67,9 +99,28 @@ class Desk:
         now = time.monotonic()
         idle = now - self.last_event_at.setdefault(office_id, now)
         office = self.states.get(office_id)
-        target = office.live_target(round(idle * 1_000_000))
-        if target is None:
-            return []
-        records = office.advance_to(target)
+        records = self._advance(office, office.live_target(round(idle * 1_000_000)))
         self.states.save(office)
         return records
+
+    def _advance(self, office: Office, target: Instant | None) -> list[Record]:
+        if target is None:
+            return []
+        limit = self._aligned_limit(office)
+        if limit is not None:
+            target = min(target, limit)
+        if office.clock.now is not None and target <= office.clock.now:
+            return []
+        return office.advance_to(target)
+
+    def _aligned_limit(self, office: Office) -> Instant | None:
+        """The least event time delivered by this office's recently active input topics, less lateness.
+        Just after an assignment a topic not heard from yet holds the clock until it is idle."""
+        office_id = office.policy.office_id
+        now = time.monotonic()
+        limits = []
+        for topic in INPUT_TOPICS:
+            key = (office_id, topic)
+            if now - self.heard_at.get(key, self.assigned_at) < self.idle_topic_s:
+                limits.append(self.latest_on.get(key, -(2**62)) - office.clock.lateness)
+        return min(limits) if limits else None

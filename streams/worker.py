@@ -27,6 +27,7 @@ class Settings:
     data_dir: str = field(default_factory=lambda: os.environ.get("KOMPENSASI_DATA_DIR", "kompensasi-data"))
     store: str = "memory://"
     tick_interval_s: float = 1.0
+    idle_topic_s: float = 2.0
 
 
 def wall_now() -> datetime:
@@ -66,7 +67,7 @@ def create_app(settings: Settings) -> faust.App:
         value_type=None,
     )
     states = OfficeStates({p.office_id: p for p in settings.policies}, table, wall_now)
-    desk = Desk(settings.policies, states, wall_now)
+    desk = Desk(settings.policies, states, wall_now, settings.idle_topic_s)
     register(app, topics, desk, settings.tick_interval_s)
     return app
 

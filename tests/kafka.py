@@ -1,0 +1,57 @@
+"""Integration-test plumbing: the embedded broker, worker processes, a generated day, comparisons."""
+
+import json
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from schemas.topics import OUTPUT_TOPICS
+from streams.codec import topic_of
+from streams.policies import load_policies
+from streams.replay import replay
+from streams.simulate import closing_event, office_day
+
+POLICY_DIR = str(Path(__file__).parent / "policies")
+DAY = date(2026, 3, 2)
+
+
+def generated_day(applicants: int = 80, seed: int = 7) -> list[dict[str, Any]]:
+    """Two offices, a `*` outage, reviews, claims, bad records, then a closing event per office."""
+    policies = load_policies([POLICY_DIR])
+    events: list[Any] = []
+    for policy in policies:
+        events += office_day(policy, DAY, applicants=applicants, seed=seed)
+    events.append(
+        {"event_id": "nationwide-1", "type": "outage_started", "office_id": "*",
+         "occurred_at": "2026-03-02T13:10:00+07:00", "outage_id": "N1", "system": "SMART"}
+    )  # fmt: skip
+    events.append(
+        {"event_id": "nationwide-2", "type": "outage_ended", "office_id": "*",
+         "occurred_at": "2026-03-02T13:25:00+07:00", "outage_id": "N1"}
+    )  # fmt: skip
+    events.append(dict(events[5]))  # an exact duplicate event id: dropped
+    for policy in policies:
+        events.append(closing_event(policy, DAY))
+    return sorted(events, key=lambda e: datetime.fromisoformat(e["occurred_at"]))
+
+
+def replayed(events: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    records = replay([orjson.dumps(e) for e in events], load_policies([POLICY_DIR]))
+    return [(topic_of(r), r.model_dump(mode="json")) for r in records]
+
+
+def canonical(topic: str, value: dict[str, Any]) -> str:
+    """Compares as the contract says: every field but emitted_at; reasons as sets; dead letters by origin."""
+    v = dict(value)
+    v.pop("emitted_at", None)
+    for name in ("reasons", "compensation"):
+        if name in v:
+            v[name] = sorted(v[name])
+    return topic + " " + json.dumps(v, sort_keys=True)
+
+
+def as_set(records: list[tuple[str, dict[str, Any]]]) -> Counter[str]:
+    return Counter(canonical(t, v) for t, v in records if t in OUTPUT_TOPICS and t != "queue.dead-letters")

@@ -1,0 +1,119 @@
+"""The Kafka worker on the embedded broker publishes exactly the records replay computes."""
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from streams.broker import Broker, start_broker
+from streams.feed import OutputReader, produce_paced, produce_raw
+from streams.supervise import WorkerProcess, wait_all_ready
+from tests.kafka import POLICY_DIR, as_set, generated_day, replayed
+
+pytestmark = pytest.mark.broker
+PARTITIONS = 4
+
+
+@pytest.fixture
+def broker() -> Iterator[Broker]:
+    b = start_broker()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+def _worker(broker: Broker, tmp_path: Path, name: str) -> WorkerProcess:
+    return WorkerProcess(
+        broker.url, tmp_path / name, [POLICY_DIR], partitions=PARTITIONS, log_path=tmp_path / f"{name}.log"
+    )
+
+
+async def _run_day(broker: Broker, events: list, bad: list[tuple[str, bytes | None, bytes]], want: int,
+                   between=None) -> list:  # fmt: skip
+    async with OutputReader(broker.address) as reader:
+        await produce_raw(broker.address, bad)
+        await produce_paced(broker.address, events, chunk_s=600, pause_s=0.15, on_chunk=between)
+        await reader.until_quiet(quiet_s=10, limit_s=120, want=None)
+        return reader.records
+
+
+BAD = [
+    ("queue.tickets", b"kanim-blitar", b"{not json"),
+    ("claims.requests", b"kanim-blitar", b"[1, 2]"),
+    ("queue.tickets", b"kanim-atlantis", b'{"event_id":"x","type":"service_called","office_id":"kanim-atlantis",'
+     b'"occurred_at":"2026-03-02T08:00:00+07:00","ticket_id":"T","counter":"C"}'),
+]  # fmt: skip
+
+
+def _dead_letter_codes(records: list) -> list[str]:
+    return sorted(v["error_code"] for t, v in records if t == "queue.dead-letters")
+
+
+def test_one_worker_publishes_what_replay_computes(broker: Broker, tmp_path: Path) -> None:
+    events = generated_day()
+    want = as_set(replayed(events))
+    worker = _worker(broker, tmp_path, "w1").start()
+    try:
+        worker.wait_ready(90)
+        got = asyncio.run(_run_day(broker, events, BAD, sum(want.values())))
+    finally:
+        worker.stop()
+    assert set(as_set(got)) == set(want)
+    assert _dead_letter_codes(got) == ["invalid_event", "invalid_json", "unknown_office"]
+    assert sum(1 for t, v in got if t == "compensation.decisions" and v["outcome"] == "eligible") > 0
+
+
+def test_two_workers_in_one_group_publish_the_same_records(broker: Broker, tmp_path: Path) -> None:
+    events = generated_day(seed=11)
+    want = as_set(replayed(events))
+    workers = [_worker(broker, tmp_path, f"w{i}").start() for i in (1, 2)]
+    try:
+        wait_all_ready(workers, PARTITIONS, 120)
+        got = asyncio.run(_run_day(broker, events, [], sum(want.values())))
+        owned = [w.status()["partitions"] for w in workers]  # type: ignore[index]
+    finally:
+        for w in workers:
+            w.stop()
+    assert all(owned), f"both workers should own partitions: {owned}"
+    assert set(as_set(got)) == set(want)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_a_restarted_worker_loses_nothing_and_contradicts_nothing(
+    broker: Broker, tmp_path: Path, sig: signal.Signals
+) -> None:
+    events = generated_day(seed=23)
+    want = as_set(replayed(events))
+    worker = _worker(broker, tmp_path, "w1").start()
+    restarted = {"done": False}
+
+    async def stop_and_restart_midway(at: object) -> None:
+        nonlocal worker
+        if restarted["done"] or str(at) < "2026-03-02 12:00":
+            return
+        restarted["done"] = True
+        worker.stop(sig)
+        worker = _worker(broker, tmp_path, "w1").start()
+        await asyncio.to_thread(worker.wait_ready, 90)
+
+    try:
+        worker.wait_ready(90)
+        got = asyncio.run(_run_day(broker, events, [], sum(want.values()), between=stop_and_restart_midway))
+    finally:
+        worker.stop()
+    assert restarted["done"]
+    got_set = as_set(got)
+    assert set(got_set) == set(want), "missing or unexpected records after a restart"
+    # No conflicting decisions: one primary decision per ticket, one priority number per ticket.
+    primary = {}
+    for topic, v in got:
+        if topic == "compensation.decisions" and v["outcome"] != "revoked":
+            assert primary.setdefault(v["ticket_id"], v["decision_id"]) == v["decision_id"]
+    numbers = {}
+    for topic, v in got:
+        if topic == "queue.priority-tickets" and v["type"] == "priority_ticket_assigned":
+            key = (v["office_id"], v["service_day"], v["priority_no"])
+            assert numbers.setdefault(key, v["ticket_id"]) == v["ticket_id"], "a priority number given twice"
