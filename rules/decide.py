@@ -62,6 +62,8 @@ def claim_reasons(
         reasons.append("claim_window_closed")
     if reviews.is_open(ticket.applicant_id, at):
         reasons.append("under_review")
-    if ticket.granted_at is not None and ticket.granted_at <= at:
+    # Any grant already given counts, even one for a later instant that arrived first: the office
+    # compensates an applicant once.
+    if ticket.granted_at is not None:
         reasons.append("already_claimed")
     return reasons

@@ -43,14 +43,15 @@ _DECISION_NS = uuid.UUID("6f1d3c52-8a0e-4b7c-9d2e-4b6b1f0c9a11")
 # Timeline order at one instant: facts first (an issue before a call, a call before a close, so
 # a call at the same instant as a close wins), then deadlines, then claims (contract section 3).
 _FACT, _DEADLINE, _CLAIM = 0, 1, 2
+# A start before an end at the same instant, so an outage of no length is one, and ends.
 _ORDER_AT_INSTANT = {
     "ticket_issued": (_FACT, 0),
     "outage_started": (_FACT, 1),
-    "outage_ended": (_FACT, 1),
     "review_flagged": (_FACT, 1),
-    "review_cleared": (_FACT, 1),
-    "service_called": (_FACT, 2),
-    "ticket_closed": (_FACT, 3),
+    "outage_ended": (_FACT, 2),
+    "review_cleared": (_FACT, 2),
+    "service_called": (_FACT, 3),
+    "ticket_closed": (_FACT, 4),
     "claim_submitted": (_CLAIM, 0),
 }
 _WITHHELD = "(withheld)"
@@ -82,6 +83,7 @@ class Office:
         self.reviews = Reviews()
         self.series = PrioritySeries(policy.priority_prefix)
         self.seen: dict[str, Instant] = {}
+        self.other_stages: dict[str, Instant] = {}
         self._pending: list[tuple[Instant, int, int, str, Event]] = []
         self._deadlines: list[tuple[Instant, int, int, str]] = []
         self._by_applicant: dict[str, set[str]] = {}
@@ -89,11 +91,15 @@ class Office:
 
     # ---- input ---------------------------------------------------------------------------
 
-    def receive(self, event: Event) -> Receipt:
-        """Takes one valid event of this office (or of `*`) and returns what it caused."""
-        if event.event_id in self.seen:
-            return Receipt(duplicate=True)
+    def receive(self, event: Event, advance: bool = True) -> Receipt:
+        """Takes one valid event of this office (or of `*`) and returns what it caused.
+
+        With `advance=False` the caller moves the clock itself (a Kafka worker holding it back
+        while one of its input partitions is still catching up)."""
         at = instant(event.occurred_at)
+        first = self.seen.get(event.event_id)
+        if first is not None and abs(at - first) <= DUPLICATE_WINDOW:
+            return Receipt(duplicate=True)
         self.seen[event.event_id] = at
         self._dirty.add(("e", event.event_id))
         receipt = Receipt()
@@ -112,7 +118,7 @@ class Office:
         # Timeline items fire only when the clock moves: a late ticket whose deadline has passed
         # waits for the next move, so the late call or close that usually follows it still counts.
         target = self.clock.target()
-        if target is not None and (self.clock.now is None or target > self.clock.now):
+        if advance and target is not None and (self.clock.now is None or target > self.clock.now):
             receipt.records += self.advance_to(target)
         return receipt
 
@@ -122,7 +128,16 @@ class Office:
         if self.clock.now is None or to > self.clock.now:
             self.clock.move_to(to)
             self._dirty.add(("clock", ""))
+            self._forget_old_event_ids(to - DUPLICATE_WINDOW)
         return out
+
+    def _forget_old_event_ids(self, before: Instant) -> None:
+        # Ids arrive roughly in time order: drop from the oldest while they are out of the window.
+        for event_id, at in list(self.seen.items()):
+            if at >= before:
+                break
+            del self.seen[event_id]
+            self._dirty.add(("e", event_id))
 
     def _fire_before(self, limit: tuple) -> list[Record]:
         """Applies buffered facts and fires deadlines and claims whose timeline key is below `limit`."""
@@ -200,7 +215,11 @@ class Office:
 
     def _issued(self, event: TicketIssued, at: Instant) -> list[Record]:
         # Only the biometric stage starts the compensation clock; a second issue of an id is ignored.
-        if event.stage != BIOMETRIC or event.ticket_id in self.tickets:
+        if event.ticket_id in self.tickets or event.ticket_id in self.other_stages:
+            return []
+        if event.stage != BIOMETRIC:
+            self.other_stages[event.ticket_id] = at
+            self._dirty.add(("s", event.ticket_id))
             return []
         ticket = Ticket(
             ticket_id=event.ticket_id,
@@ -226,7 +245,7 @@ class Office:
     def _ended(self, ticket_id: str, at: Instant, called: bool, reason: str) -> list[Record]:
         """The first call or close ends the wait; one that arrives after an eligible decision revokes it."""
         ticket = self.tickets.get(ticket_id)
-        if ticket is None or not ticket.end_wait(at, called):
+        if ticket is None or at < ticket.issued_at or not ticket.end_wait(at, called):
             return []
         self._dirty.add(("t", ticket_id))
         if ticket.is_open:
@@ -347,6 +366,7 @@ class Office:
         keys += [("o", k) for k in self.outages.by_key]
         keys += [("r", k) for k in self.reviews.by_applicant]
         keys += [("p", d.isoformat()) for d in self.series.last]
+        keys += [("s", k) for k in self.other_stages]
         keys += [("e", k) for k in self.seen]
         keys += [("b", p[3]) for p in self._pending]
         return {key: self._entry(*key) for key in keys}
@@ -366,6 +386,8 @@ class Office:
                 return None if r is None else [r.flags, r.clears]
             case "p":
                 return self.series.last.get(date.fromisoformat(key))
+            case "s":
+                return self.other_stages.get(key)
             case "e":
                 return self.seen.get(key)
             case "b":
@@ -395,6 +417,8 @@ class Office:
                     office.reviews.by_applicant[key] = Review(list(value[0]), list(value[1]))
                 case "p":
                     office.series.last[date.fromisoformat(key)] = value
+                case "s":
+                    office.other_stages[key] = value
                 case "e":
                     office.seen[key] = value
                 case "b":

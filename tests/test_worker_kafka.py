@@ -40,12 +40,15 @@ async def _run_day(broker: Broker, events: list, bad: list[tuple[str, bytes | No
         return reader.records
 
 
+UNKNOWN_OFFICE = (
+    b'{"event_id":"x","type":"service_called","office_id":"kanim-atlantis",'
+    b'"occurred_at":"2026-03-02T08:00:00+07:00","ticket_id":"T","counter":"C"}'
+)
 BAD = [
     ("queue.tickets", b"kanim-blitar", b"{not json"),
     ("claims.requests", b"kanim-blitar", b"[1, 2]"),
-    ("queue.tickets", b"kanim-atlantis", b'{"event_id":"x","type":"service_called","office_id":"kanim-atlantis",'
-     b'"occurred_at":"2026-03-02T08:00:00+07:00","ticket_id":"T","counter":"C"}'),
-]  # fmt: skip
+    ("queue.tickets", b"kanim-atlantis", UNKNOWN_OFFICE),
+]
 
 
 def _dead_letter_codes(records: list) -> list[str]:
