@@ -55,6 +55,7 @@ _ORDER_AT_INSTANT = {
     "claim_submitted": (_CLAIM, 0),
 }
 _WITHHELD = "(withheld)"
+_PURGE_EVERY: Instant = 60 * 1_000_000
 
 
 def decision_id(ticket_id: str, outcome: str) -> str:
@@ -74,7 +75,7 @@ class Receipt:
 class Office:
     """The rule applied to one office, in event time."""
 
-    def __init__(self, policy: Policy, wall: Callable[[], datetime]) -> None:
+    def __init__(self, policy: Policy, wall: Callable[[], datetime], track_changes: bool = True) -> None:
         self.policy = policy
         self._wall = wall
         self.clock = OfficeClock(policy.lateness_us)
@@ -84,10 +85,12 @@ class Office:
         self.series = PrioritySeries(policy.priority_prefix)
         self.seen: dict[str, Instant] = {}
         self.other_stages: dict[str, Instant] = {}
-        self._pending: list[tuple[Instant, int, int, str, Event]] = []
+        self._pending: list[tuple[tuple[Instant, int, int, str], Event]] = []
         self._deadlines: list[tuple[Instant, int, int, str]] = []
         self._by_applicant: dict[str, set[str]] = {}
-        self._dirty: set[tuple[str, str]] = set()
+        # A replay keeps no table, so it need not remember which entries changed.
+        self._dirty: set[tuple[str, str]] = set() if track_changes else _Forgetful()
+        self._next_purge: Instant = 0
 
     # ---- input ---------------------------------------------------------------------------
 
@@ -110,7 +113,7 @@ class Office:
             receipt.records += self._fire_before((at, rank, order, event.event_id))
             receipt.records += self._apply(event, at)
         else:
-            heapq.heappush(self._pending, (at, rank, order, event.event_id, event))
+            heapq.heappush(self._pending, ((at, rank, order, event.event_id), event))
             self._dirty.add(("b", event.event_id))
         if event.office_id != ALL:
             self.clock.saw(at)
@@ -128,12 +131,15 @@ class Office:
         if self.clock.now is None or to > self.clock.now:
             self.clock.move_to(to)
             self._dirty.add(("clock", ""))
-            self._forget_old_event_ids(to - DUPLICATE_WINDOW)
+            if to >= self._next_purge:
+                self._forget_old_event_ids(to - DUPLICATE_WINDOW)
+                self._next_purge = to + _PURGE_EVERY
         return out
 
     def _forget_old_event_ids(self, before: Instant) -> None:
         # Ids arrive roughly in time order: drop from the oldest while they are out of the window.
-        for event_id, at in list(self.seen.items()):
+        while self.seen:
+            event_id, at = next(iter(self.seen.items()))
             if at >= before:
                 break
             del self.seen[event_id]
@@ -145,12 +151,12 @@ class Office:
         while True:
             fact = self._pending[0] if self._pending else None
             due = self._deadlines[0] if self._deadlines else None
-            if fact is not None and (due is None or fact[:4] <= due):
-                if fact[:4] >= limit:
+            if fact is not None and (due is None or fact[0] <= due):
+                if fact[0] >= limit:
                     break
                 heapq.heappop(self._pending)
-                self._dirty.add(("b", fact[3]))
-                out += self._apply(fact[4], fact[0])
+                self._dirty.add(("b", fact[0][3]))
+                out += self._apply(fact[1], fact[0][0])
             elif due is not None:
                 if due >= limit:
                     break
@@ -368,7 +374,7 @@ class Office:
         keys += [("p", d.isoformat()) for d in self.series.last]
         keys += [("s", k) for k in self.other_stages]
         keys += [("e", k) for k in self.seen]
-        keys += [("b", p[3]) for p in self._pending]
+        keys += [("b", p[0][3]) for p in self._pending]
         return {key: self._entry(*key) for key in keys}
 
     def _entry(self, kind: str, key: str) -> Any:
@@ -392,8 +398,8 @@ class Office:
                 return self.seen.get(key)
             case "b":
                 for p in self._pending:
-                    if p[3] == key:
-                        return p[4].model_dump(mode="json", exclude={"reason"})
+                    if p[0][3] == key:
+                        return p[1].model_dump(mode="json", exclude={"reason"})
                 return None
         raise ValueError(f"unknown state entry kind {kind!r}")
 
@@ -428,9 +434,14 @@ class Office:
                     event = EVENT.validate_python(data)
                     rank, order = _ORDER_AT_INSTANT[event.type]
                     heapq.heappush(
-                        office._pending, (instant(event.occurred_at), rank, order, event.event_id, event)
+                        office._pending, ((instant(event.occurred_at), rank, order, event.event_id), event)
                     )
         return office
+
+
+class _Forgetful(set[tuple[str, str]]):
+    def add(self, item: tuple[str, str]) -> None:
+        pass
 
 
 def _by_deadline(ticket: Ticket) -> tuple[Instant, str]:

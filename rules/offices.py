@@ -11,7 +11,7 @@ from schemas.records import Record
 
 class Offices:
     def __init__(self, policies: Iterable[Policy], wall: Callable[[], datetime]) -> None:
-        self.by_id = {p.office_id: Office(p, wall) for p in policies}
+        self.by_id = {p.office_id: Office(p, wall, track_changes=False) for p in policies}
 
     def __contains__(self, office_id: object) -> bool:
         return office_id in self.by_id

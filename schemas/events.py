@@ -31,9 +31,10 @@ def _parse_timestamp(value: Any) -> datetime:
     if not _RFC3339.match(value):
         raise ValueError("must be an RFC 3339 timestamp with a UTC offset")
     text = value
-    frac = re.search(r"\.(\d+)", text)
-    if frac and len(frac.group(1)) > 6:
-        text = text.replace(frac.group(0), "." + frac.group(1)[:6], 1)
+    if "." in text:  # datetime keeps microseconds: cut finer fractions instead of rejecting them
+        frac = re.search(r"\.(\d+)", text)
+        if frac and len(frac.group(1)) > 6:
+            text = text.replace(frac.group(0), "." + frac.group(1)[:6], 1)
     try:
         parsed = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError as exc:

@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--data-dir", default=os.environ.get("KOMPENSASI_DATA_DIR", "kompensasi-data"))
     worker.add_argument("--loglevel", default=os.environ.get("KOMPENSASI_LOG_LEVEL", "info"))
 
+    demo = sub.add_parser("demo", help="a simulated office day through the embedded broker and a worker")
+    demo.add_argument("--policy", action="append", metavar="PATH", help="policy file or folder")
+    demo.add_argument("--applicants", type=int, default=300)
+    demo.add_argument("--seconds", type=float, default=60.0, help="wall time for the office day")
+
     broker = sub.add_parser("broker", help="run the embedded Kafka-compatible broker in the foreground")
     broker.add_argument("--port", type=int, default=9092)
 
@@ -69,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         from streams.broker import serve
 
         return serve(args.port)
+    if args.command == "demo":
+        from streams.demo import run_demo
+
+        return run_demo(policies, args.applicants, args.seconds)
     if args.command == "schemas":
         return _write_schemas(args.out)
     return 2

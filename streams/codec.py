@@ -1,7 +1,5 @@
 """Encodes output records for Kafka and for replay lines."""
 
-from typing import Any
-
 import orjson
 
 from rules.intake import RAW_KEPT_BYTES, Rejection
@@ -18,12 +16,12 @@ def key_of(record: Record) -> str | None:
 
 
 def encode(record: Record) -> bytes:
-    return orjson.dumps(record.model_dump(mode="json"))
+    return record.__pydantic_serializer__.to_json(record)
 
 
 def replay_line(record: Record) -> bytes:
-    value: Any = record.model_dump(mode="json")
-    return orjson.dumps({"topic": topic_of(record), "key": key_of(record), "value": value})
+    head = orjson.dumps({"topic": topic_of(record), "key": key_of(record)})
+    return head[:-1] + b',"value":' + record.__pydantic_serializer__.to_json(record) + b"}"
 
 
 def dead_letter(
