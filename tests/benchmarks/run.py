@@ -54,9 +54,8 @@ def main() -> int:
     print(f"{'benchmark':<28}{'result':>22}{'target':>14}  ok")
     for name, result, target, ok in rows:
         print(f"{name:<28}{result:>22}{target:>14}  {'yes' if ok else 'NO'}")
-    print(
-        f"({replay['events']:,} events in {replay['seconds']} s, best of 3, {platform.processor() or platform.machine()})"
-    )
+    machine = platform.processor() or platform.machine()
+    print(f"({replay['events']:,} events in {replay['seconds']} s, best of 3, {machine})")
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"bench-{stamp}.json").write_text(json.dumps({"replay": replay, "at": stamp}, indent=2))
