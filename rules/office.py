@@ -34,6 +34,7 @@ from schemas.records import (
     PriorityTicketAssigned,
     PriorityTicketWithdrawn,
     Record,
+    TicketAtRisk,
 )
 
 BIOMETRIC = "biometric"
@@ -43,6 +44,7 @@ _DECISION_NS = uuid.UUID("6f1d3c52-8a0e-4b7c-9d2e-4b6b1f0c9a11")
 # Timeline order at one instant: facts first (an issue before a call, a call before a close, so
 # a call at the same instant as a close wins), then deadlines, then claims (contract section 3).
 _FACT, _DEADLINE, _CLAIM = 0, 1, 2
+_WARNING, _DUE = 0, 1  # a warning before a deadline at one instant
 # A start before an end at the same instant, so an outage of no length is one, and ends.
 _ORDER_AT_INSTANT = {
     "ticket_issued": (_FACT, 0),
@@ -86,7 +88,7 @@ class Office:
         self.seen: dict[str, Instant] = {}
         self.other_stages: dict[str, Instant] = {}
         self._pending: list[tuple[tuple[Instant, int, int, str], Event]] = []
-        self._deadlines: list[tuple[Instant, int, int, str]] = []
+        self._deadlines: list[tuple[Instant, int, int, str]] = []  # deadlines and warnings
         self._by_applicant: dict[str, set[str]] = {}
         # A replay keeps no table, so it need not remember which entries changed.
         self._dirty: set[tuple[str, str]] = set() if track_changes else _Forgetful()
@@ -161,7 +163,7 @@ class Office:
                 if due >= limit:
                     break
                 heapq.heappop(self._deadlines)
-                out += self._deadline(due[3])
+                out += self._deadline(due[3]) if due[2] == _DUE else self._warning(due[3], due[0])
             else:
                 break
         return out
@@ -246,7 +248,11 @@ class Office:
         self.tickets[ticket.ticket_id] = ticket
         self._by_applicant.setdefault(ticket.applicant_id, set()).add(ticket.ticket_id)
         if ticket.is_open:
-            heapq.heappush(self._deadlines, (ticket.deadline, _DEADLINE, 0, ticket.ticket_id))
+            heapq.heappush(self._deadlines, (ticket.deadline, _DEADLINE, _DUE, ticket.ticket_id))
+            warn_after = self.policy.warn_after_s
+            if warn_after is not None and ticket.warned_at is None:
+                at = ticket.issued_at + warn_after * 1_000_000
+                heapq.heappush(self._deadlines, (at, _DEADLINE, _WARNING, ticket.ticket_id))
 
     def _ended(self, ticket_id: str, at: Instant, called: bool, reason: str) -> list[Record]:
         """The first call or close ends the wait; one that arrives after an eligible decision revokes it."""
@@ -259,6 +265,24 @@ class Office:
         if ticket.holds_eligible and at <= ticket.deadline:
             return self._revoke(ticket, at, reason)
         return []
+
+    def _warning(self, ticket_id: str, at: Instant) -> list[Record]:
+        """Early warning: still waiting, uncalled, at `warn_after_s`; supervisors can still act."""
+        ticket = self.tickets.get(ticket_id)
+        if ticket is None or not ticket.is_open or ticket.ended_at is not None:
+            return []
+        ticket.warned_at = at
+        self._dirty.add(("t", ticket_id))
+        return [
+            TicketAtRisk(
+                office_id=self.policy.office_id,
+                ticket_id=ticket.ticket_id,
+                ticket_no=ticket.ticket_no,
+                issued_at=self._local(ticket.issued_at),
+                deadline=self._local(ticket.deadline),
+                at=self._local(ticket.warned_at),
+            )
+        ]
 
     def _deadline(self, ticket_id: str) -> list[Record]:
         ticket = self.tickets.get(ticket_id)

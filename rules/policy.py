@@ -4,7 +4,15 @@ import tomllib
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
 
 class Policy(BaseModel):
@@ -19,6 +27,7 @@ class Policy(BaseModel):
     example: bool = False
     time_zone: str
     threshold_s: PositiveInt
+    warn_after_s: PositiveInt | None = None
     allowed_lateness_s: PositiveFloat = 60.0
     covered_services: frozenset[str]
     damaged_or_lost_services: frozenset[str]
@@ -35,6 +44,12 @@ class Policy(BaseModel):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @model_validator(mode="after")
+    def _warning_before_threshold(self) -> "Policy":
+        if self.warn_after_s is not None and self.warn_after_s >= self.threshold_s:
+            raise ValueError("warn_after_s must be less than threshold_s")
+        return self
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -24,6 +24,7 @@ class Ticket:
     priority_no: str | None = None
     revoked_at: Instant | None = None
     granted_at: Instant | None = None
+    warned_at: Instant | None = None
 
     @property
     def is_open(self) -> bool:

@@ -16,6 +16,7 @@ _VALUES: dict[str, Any] = {
     topics.PRIORITY_TICKETS: records.PriorityTicketAssigned | records.PriorityTicketWithdrawn,
     topics.CLAIM_DECISIONS: records.ClaimDecision,
     topics.DEAD_LETTERS: records.DeadLetter,
+    topics.AT_RISK: records.TicketAtRisk,
 }
 
 

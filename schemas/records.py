@@ -83,6 +83,18 @@ class ClaimDecision(_Record):
     decided_at: datetime
 
 
+class TicketAtRisk(_Record):
+    """A biometric ticket that reached the office's warning wait uncalled (issue: early warning)."""
+
+    type: Literal["ticket_at_risk"] = "ticket_at_risk"
+    office_id: str
+    ticket_id: str
+    ticket_no: str
+    issued_at: datetime
+    deadline: datetime
+    at: datetime
+
+
 class DeadLetter(_Record):
     type: Literal["dead_letter"] = "dead_letter"
     source_topic: str | None
@@ -93,4 +105,11 @@ class DeadLetter(_Record):
     raw: str
 
 
-Record = CompensationDecision | PriorityTicketAssigned | PriorityTicketWithdrawn | ClaimDecision | DeadLetter
+Record = (
+    CompensationDecision
+    | PriorityTicketAssigned
+    | PriorityTicketWithdrawn
+    | ClaimDecision
+    | TicketAtRisk
+    | DeadLetter
+)

@@ -11,9 +11,10 @@ DECISIONS: Final = "compensation.decisions"
 PRIORITY_TICKETS: Final = "queue.priority-tickets"
 CLAIM_DECISIONS: Final = "claims.decisions"
 DEAD_LETTERS: Final = "queue.dead-letters"
+AT_RISK: Final = "compensation.at-risk"
 
 INPUT_TOPICS: Final = (TICKETS, REVIEWS, SYSTEM_STATUS, CLAIMS)
-OUTPUT_TOPICS: Final = (DECISIONS, PRIORITY_TICKETS, CLAIM_DECISIONS, DEAD_LETTERS)
+OUTPUT_TOPICS: Final = (DECISIONS, PRIORITY_TICKETS, CLAIM_DECISIONS, DEAD_LETTERS, AT_RISK)
 
 TOPIC_OF_TYPE: Final[dict[str, str]] = {
     "ticket_issued": TICKETS,
@@ -32,4 +33,5 @@ TOPIC_OF_RECORD: Final[dict[str, str]] = {
     "priority_ticket_withdrawn": PRIORITY_TICKETS,
     "claim_decision": CLAIM_DECISIONS,
     "dead_letter": DEAD_LETTERS,
+    "ticket_at_risk": AT_RISK,
 }
