@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint schemas clean
+.PHONY: run test bench tools schemas clean
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +16,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/kompensasi demo
 
-test: $(STAMP)
+# Debian's chromium (browser tests) and promtool (alert-rule tests), installed when missing.
+tools:
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	@command -v promtool >/dev/null || { apt-get update -q && $(APT_INSTALL) prometheus; }
+
+test: $(STAMP) tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q

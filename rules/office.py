@@ -278,9 +278,9 @@ class Office:
                 office_id=self.policy.office_id,
                 ticket_id=ticket.ticket_id,
                 ticket_no=ticket.ticket_no,
-                issued_at=self._local(ticket.issued_at),
-                deadline=self._local(ticket.deadline),
-                at=self._local(ticket.warned_at),
+                issued_at=self.local(ticket.issued_at),
+                deadline=self.local(ticket.deadline),
+                at=self.local(ticket.warned_at),
             )
         ]
 
@@ -308,7 +308,7 @@ class Office:
                     ticket_id=ticket.ticket_id,
                     ticket_no=ticket.ticket_no,
                     service_day=ticket.service_day,
-                    assigned_at=self._local(at),
+                    assigned_at=self.local(at),
                 )
             )
         return out
@@ -334,7 +334,7 @@ class Office:
                 ticket_id=ticket.ticket_id,
                 ticket_no=ticket.ticket_no,
                 service_day=ticket.service_day,
-                assigned_at=self._local(ticket.decided_at),
+                assigned_at=self.local(ticket.decided_at),
                 reasons=[reason],
             ),
         ]
@@ -356,9 +356,9 @@ class Office:
             waited_s=max(0, whole_seconds(at - ticket.issued_at)),
             threshold_s=self.policy.threshold_s,
             policy_id=self.policy.policy_id,
-            issued_at=self._local(ticket.issued_at),
-            called_at=None if called is None else self._local(called),
-            decided_at=self._local(at),
+            issued_at=self.local(ticket.issued_at),
+            called_at=None if called is None else self.local(called),
+            decided_at=self.local(at),
             emitted_at=self._wall(),
         )
 
@@ -376,10 +376,10 @@ class Office:
             outcome="granted" if granted else "rejected",
             reasons=reasons,  # type: ignore[arg-type]
             compensation=list(self.policy.compensation) if granted else [],
-            decided_at=self._local(at),
+            decided_at=self.local(at),
         )
 
-    def _local(self, at: Instant) -> datetime:
+    def local(self, at: Instant) -> datetime:
         return local_time(at, self.policy.zone)
 
     # ---- state as entries, for a changelog-backed table -----------------------------------

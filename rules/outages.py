@@ -16,6 +16,9 @@ class Outage:
             return False
         return self.start <= last
 
+    def active_at(self, at: Instant) -> bool:
+        return self.start <= at and (self.end is None or self.end > at)
+
 
 class Outages:
     """Known outages keyed by (scope, outage_id); scope is the office id or `*`."""

@@ -17,6 +17,7 @@ _VALUES: dict[str, Any] = {
     topics.CLAIM_DECISIONS: records.ClaimDecision,
     topics.DEAD_LETTERS: records.DeadLetter,
     topics.AT_RISK: records.TicketAtRisk,
+    topics.OFFICE_STATUS: records.OfficeStatus,
 }
 
 

@@ -95,6 +95,25 @@ class TicketAtRisk(_Record):
     at: datetime
 
 
+class OfficeStatus(_Record):
+    """One office at a moment, published every few seconds for dashboards (`ops.office-status`)."""
+
+    type: Literal["office_status"] = "office_status"
+    office_id: str
+    office_name: str
+    at: datetime
+    clock: datetime | None
+    service_day: date | None
+    waiting: int
+    at_risk: int
+    longest_wait_s: int
+    outages_active: int
+    outcomes: dict[str, int]
+    priority_assigned: int
+    priority_called: int
+    priority_withdrawn: int
+
+
 class DeadLetter(_Record):
     type: Literal["dead_letter"] = "dead_letter"
     source_topic: str | None
@@ -111,5 +130,6 @@ Record = (
     | PriorityTicketWithdrawn
     | ClaimDecision
     | TicketAtRisk
+    | OfficeStatus
     | DeadLetter
 )

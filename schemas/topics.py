@@ -12,9 +12,10 @@ PRIORITY_TICKETS: Final = "queue.priority-tickets"
 CLAIM_DECISIONS: Final = "claims.decisions"
 DEAD_LETTERS: Final = "queue.dead-letters"
 AT_RISK: Final = "compensation.at-risk"
+OFFICE_STATUS: Final = "ops.office-status"
 
 INPUT_TOPICS: Final = (TICKETS, REVIEWS, SYSTEM_STATUS, CLAIMS)
-OUTPUT_TOPICS: Final = (DECISIONS, PRIORITY_TICKETS, CLAIM_DECISIONS, DEAD_LETTERS, AT_RISK)
+OUTPUT_TOPICS: Final = (DECISIONS, PRIORITY_TICKETS, CLAIM_DECISIONS, DEAD_LETTERS, AT_RISK, OFFICE_STATUS)
 
 TOPIC_OF_TYPE: Final[dict[str, str]] = {
     "ticket_issued": TICKETS,
@@ -34,4 +35,5 @@ TOPIC_OF_RECORD: Final[dict[str, str]] = {
     "claim_decision": CLAIM_DECISIONS,
     "dead_letter": DEAD_LETTERS,
     "ticket_at_risk": AT_RISK,
+    "office_status": OFFICE_STATUS,
 }

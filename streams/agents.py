@@ -1,23 +1,30 @@
 """The agent and the timer: thin, they decode, hand to the desk, and send what it returns."""
 
 import logging
+import time
 
 import faust
 import orjson
 
-from schemas.topics import INPUT_TOPICS, TICKETS
+from schemas.topics import INPUT_TOPICS, OUTPUT_TOPICS, TICKETS
+from streams import metrics
+from streams.board import Views
 from streams.codec import encode, key_of, topic_of
 from streams.desk import SIGNALS_TOPIC, Desk, Handled
 from streams.topics import Topics
+from streams.web import Hub, follow_outputs, register_pages
 
 _TICK = orjson.dumps({"signal": "tick"})
 log = logging.getLogger("kompensasi")
 
 
 def register(app: faust.App, topics: Topics, desk: Desk, tick_interval_s: float) -> None:
+    views = Views(list(desk.policies.values()))
+    hub = Hub()
     signals = app.topic(SIGNALS_TOPIC, key_serializer="raw", value_serializer="raw")
 
     async def publish(handled: Handled) -> None:
+        metrics.observe(handled.records)
         for record in handled.records:
             key = key_of(record)
             await topics.outputs[topic_of(record)].send(
@@ -44,6 +51,8 @@ def register(app: faust.App, topics: Topics, desk: Desk, tick_interval_s: float)
                     message.offset,
                 )
             await publish(handled)
+            if message.time_in is not None:
+                metrics.LATENCY.observe(time.monotonic() - message.time_in)
 
     @app.timer(tick_interval_s)
     async def tick() -> None:
@@ -55,14 +64,24 @@ def register(app: faust.App, topics: Topics, desk: Desk, tick_interval_s: float)
     async def on_revoked(sender: faust.App, revoked: object, **_: object) -> None:
         desk.on_rebalance()
 
-    @app.page("/ready")
-    async def ready(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
-        """Ready once partitions are assigned and tables recovered: what orchestrators and tests wait for."""
+    def ready() -> dict[str, object]:
         assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == TICKETS)
         is_ready = bool(assigned) and not app.rebalancing and app.tables.recovery.completed.is_set()
-        return web.json({"ready": is_ready, "partitions": assigned}, status=200 if is_ready else 503)
+        return {"ready": is_ready, "partitions": assigned}
+
+    register_pages(app, views, hub, ready)
+
+    @app.timer(5.0)
+    async def consumer_lag() -> None:
+        for tp in app.consumer.assignment():
+            highwater = app.consumer.highwater(tp)
+            position = await app.consumer.position(tp)
+            if highwater is not None and position is not None:
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
 
     @app.task
-    async def declare_outputs() -> None:
+    async def declare_outputs_then_follow_them() -> None:
         for topic in topics.outputs.values():
             await topic.maybe_declare()
+        bootstrap = ",".join(f"{url.host}:{url.port or 9092}" for url in app.conf.broker)
+        await follow_outputs(bootstrap, [*OUTPUT_TOPICS, TICKETS], views, hub)

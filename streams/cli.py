@@ -32,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
         help="partitions of the topics it creates (all input topics must have the same count)",
     )
     worker.add_argument("--data-dir", default=os.environ.get("KOMPENSASI_DATA_DIR", "kompensasi-data"))
+    worker.add_argument(
+        "--status-interval",
+        type=float,
+        default=float(os.environ.get("KOMPENSASI_STATUS_INTERVAL", "10")),
+        help="seconds between office status records",
+    )
     worker.add_argument("--loglevel", default=os.environ.get("KOMPENSASI_LOG_LEVEL", "info"))
 
     demo = sub.add_parser("demo", help="a simulated office day through the embedded broker and a worker")
@@ -68,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             web_port=args.web_port,
             partitions=args.partitions,
             data_dir=args.data_dir,
+            status_interval_s=args.status_interval,
         )
         return run_worker(settings, loglevel=args.loglevel)
     if args.command == "broker":

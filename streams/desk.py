@@ -11,9 +11,11 @@ from rules.clock import Instant, instant
 from rules.intake import Rejection, classify
 from rules.office import Office
 from rules.policy import Policy
+from rules.status import office_status
 from schemas.events import ALL_OFFICES, Event
 from schemas.records import Record
 from schemas.topics import INPUT_TOPICS, TOPIC_OF_TYPE
+from streams import metrics
 from streams.codec import dead_letter
 from streams.state import OfficeStates
 
@@ -41,11 +43,14 @@ class Desk:
         states: OfficeStates,
         wall: Callable[[], datetime],
         idle_topic_s: float = 2.0,
+        status_interval_s: float = 10.0,
     ) -> None:
         self.policies = {p.office_id: p for p in policies}
         self.states = states
         self.wall = wall
         self.idle_topic_s = idle_topic_s
+        self.status_interval_s = status_interval_s
+        self.status_at: dict[str, float] = {}
         self.last_event_at: dict[str, float] = {}
         self.latest_on: dict[tuple[str, str], Instant] = {}
         self.heard_at: dict[tuple[str, str], float] = {}
@@ -62,6 +67,7 @@ class Desk:
         event = classify(value or b"", self.policies)
         if isinstance(event, Rejection):
             return Handled([dead_letter(event, value or b"", topic, partition, offset)])
+        metrics.EVENTS.labels(topic, event.type, event.office_id).inc()
         if event.office_id == ALL_OFFICES:
             # A `*` event lives on one partition; each office gets its copy on its own partition.
             copy = orjson.dumps(
@@ -79,7 +85,7 @@ class Desk:
             if isinstance(event, Rejection):
                 return Handled()
             return self._apply(office_id, TOPIC_OF_TYPE[event.type], event)
-        return Handled(self._idle_advance(office_id))
+        return Handled(self._idle_advance(office_id) + self._status_if_due(office_id))
 
     def _apply(self, office_id: str, topic: str, event: Event) -> Handled:
         now = time.monotonic()
@@ -92,7 +98,21 @@ class Desk:
             self.last_event_at[office_id] = now
         receipt.records += self._advance(office, office.clock.target())
         self.states.save(office)
+        if receipt.duplicate:
+            metrics.DUPLICATES.labels(office_id).inc()
+        if receipt.late:
+            metrics.LATE.labels(office_id).inc()
         return Handled(receipt.records, duplicate=receipt.duplicate, late=receipt.late)
+
+    def _status_if_due(self, office_id: str) -> list[Record]:
+        """Every `status_interval_s`, the office's status for dashboards (and the gauges)."""
+        now = time.monotonic()
+        if now - self.status_at.get(office_id, 0.0) < self.status_interval_s:
+            return []
+        self.status_at[office_id] = now
+        status = office_status(self.states.get(office_id), self.wall())
+        metrics.observe_status(status)
+        return [status]
 
     def _idle_advance(self, office_id: str) -> list[Record]:
         """Live mode: a quiet office's clock moves with the wall time since its last event."""

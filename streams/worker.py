@@ -28,6 +28,7 @@ class Settings:
     store: str = "memory://"
     tick_interval_s: float = 1.0
     idle_topic_s: float = 2.0
+    status_interval_s: float = 10.0
 
 
 def wall_now() -> datetime:
@@ -67,7 +68,7 @@ def create_app(settings: Settings) -> faust.App:
         value_type=None,
     )
     states = OfficeStates({p.office_id: p for p in settings.policies}, table, wall_now)
-    desk = Desk(settings.policies, states, wall_now, settings.idle_topic_s)
+    desk = Desk(settings.policies, states, wall_now, settings.idle_topic_s, settings.status_interval_s)
     register(app, topics, desk, settings.tick_interval_s)
     return app
 

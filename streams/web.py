@@ -1,0 +1,154 @@
+"""The worker's web pages and read-only JSON API: the waiting-room board, the operations view,
+live updates by server-sent events, and /metrics."""
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+import faust
+import orjson
+from aiohttp import web as aioweb
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from streams.board import Views
+from streams.metrics import REGISTRY
+
+_KEEPALIVE_S = 15.0
+
+
+def page(name: str) -> str:
+    return (resources.files("streams") / "pages" / name).read_text("utf-8")
+
+
+class Hub:
+    """Pushes the latest snapshot of an office's page to every open event stream."""
+
+    def __init__(self) -> None:
+        self.streams: dict[tuple[str, str], set[asyncio.Queue[bytes]]] = defaultdict(set)
+
+    def publish(self, office_id: str, kind: str, snapshot: Any) -> None:
+        data = orjson.dumps(snapshot)
+        for queue in self.streams[(office_id, kind)]:
+            if queue.full():  # a slow browser gets the newest snapshot, not a backlog
+                queue.get_nowait()
+            queue.put_nowait(data)
+
+    async def serve(
+        self, request: aioweb.Request, office_id: str, kind: str, first: Any
+    ) -> aioweb.StreamResponse:
+        response = aioweb.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+            }
+        )
+        await response.prepare(request)
+        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1)
+        self.streams[(office_id, kind)].add(queue)
+        try:
+            await response.write(b"retry: 1000\ndata: " + orjson.dumps(first) + b"\n\n")
+            while True:
+                try:
+                    data = await asyncio.wait_for(queue.get(), _KEEPALIVE_S)
+                    await response.write(b"data: " + data + b"\n\n")
+                except TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.streams[(office_id, kind)].discard(queue)
+        return response
+
+
+def register_pages(app: faust.App, views: Views, hub: Hub, ready: Callable[[], dict[str, Any]]) -> None:
+    def office_or_404(web: faust.web.View, office_id: str) -> Any:
+        view = views.offices.get(office_id)
+        if view is None:
+            raise web.NotFound("no such office")
+        return view
+
+    @app.page("/ready")
+    async def ready_page(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        """Ready once partitions are assigned and tables recovered: what orchestrators wait for."""
+        status = ready()
+        return web.json(status, status=200 if status["ready"] else 503)
+
+    @app.page("/metrics")
+    async def metrics(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        return web.bytes(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    @app.page("/offices")
+    async def offices(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        return web.json(
+            [{"office_id": v.office_id, "office_name": v.office_name, "time_zone": v.time_zone}
+             for v in views.offices.values()]
+        )  # fmt: skip
+
+    @app.page("/offices/{office_id}/board")
+    class BoardData(faust.web.View):
+        async def get(self, request: faust.web.Request, office_id: str) -> faust.web.Response:
+            return self.json(office_or_404(self, office_id).board())
+
+    @app.page("/offices/{office_id}/status")
+    class StatusData(faust.web.View):
+        async def get(self, request: faust.web.Request, office_id: str) -> faust.web.Response:
+            return self.json(office_or_404(self, office_id).operations())
+
+    @app.page("/offices/{office_id}/board/stream")
+    class BoardStream(faust.web.View):
+        async def get(self, request: Any, office_id: str) -> Any:
+            view = office_or_404(self, office_id)
+            return await hub.serve(request, office_id, "board", view.board())
+
+    @app.page("/offices/{office_id}/ops/stream")
+    class OpsStream(faust.web.View):
+        async def get(self, request: Any, office_id: str) -> Any:
+            view = office_or_404(self, office_id)
+            return await hub.serve(request, office_id, "ops", view.operations())
+
+    @app.page("/board/{office_id}")
+    class BoardPage(faust.web.View):
+        async def get(self, request: faust.web.Request, office_id: str) -> faust.web.Response:
+            office_or_404(self, office_id)
+            return self.html(page("board.html"))
+
+    @app.page("/ops/{office_id}")
+    class OpsPage(faust.web.View):
+        async def get(self, request: faust.web.Request, office_id: str) -> faust.web.Response:
+            office_or_404(self, office_id)
+            return self.html(page("ops.html"))
+
+
+def publish_change(views: Views, hub: Hub, office_id: str) -> None:
+    view = views.offices[office_id]
+    hub.publish(office_id, "board", view.board())
+    hub.publish(office_id, "ops", view.operations())
+
+
+async def follow_outputs(bootstrap: str, topics: list[str], views: Views, hub: Hub) -> None:
+    """Reads the published records (all partitions, no group) into the read models."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
+        metadata_max_age_ms=5000,
+    )  # fmt: skip
+    await consumer.start()
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=500)
+            changed: set[str] = set()
+            for tp, messages in batch.items():
+                for message in messages:
+                    with contextlib.suppress(ValueError, TypeError, KeyError):
+                        office = views.apply(tp.topic, orjson.loads(message.value))
+                        if office is not None:
+                            changed.add(office)
+            for office_id in changed:
+                publish_change(views, hub, office_id)
+    finally:
+        await consumer.stop()
