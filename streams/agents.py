@@ -1,21 +1,49 @@
 """The agent and the timer: thin, they decode, hand to the desk, and send what it returns."""
 
-import logging
 import time
 
 import faust
 import orjson
 
+from schemas.records import (
+    ClaimDecision,
+    CompensationDecision,
+    DeadLetter,
+    PriorityTicketAssigned,
+    PriorityTicketWithdrawn,
+    Record,
+)
 from schemas.topics import INPUT_TOPICS, OUTPUT_TOPICS, TICKETS
 from streams import metrics
 from streams.board import Views
 from streams.codec import encode, key_of, topic_of
 from streams.desk import SIGNALS_TOPIC, Desk, Handled
+from streams.logs import log
 from streams.topics import Topics
 from streams.web import Hub, follow_outputs, register_pages
 
 _TICK = orjson.dumps({"signal": "tick"})
-log = logging.getLogger("kompensasi")
+
+
+def log_record(record: Record, where: dict[str, object]) -> None:
+    """One line per published record, with ids and codes only."""
+    match record:
+        case CompensationDecision():
+            log.info(
+                "decision",
+                office=record.office_id,
+                ticket_id=record.ticket_id,
+                outcome=record.outcome,
+                **where,
+            )
+        case ClaimDecision():
+            log.info(
+                "claim", office=record.office_id, claim_id=record.claim_id, outcome=record.outcome, **where
+            )
+        case DeadLetter():
+            log.warning("dead_letter", error_code=record.error_code, **where)
+        case PriorityTicketAssigned() | PriorityTicketWithdrawn():
+            log.info(record.type, office=record.office_id, priority_no=record.priority_no, **where)
 
 
 def register(app: faust.App, topics: Topics, desk: Desk, tick_interval_s: float) -> None:
@@ -43,13 +71,11 @@ def register(app: faust.App, topics: Topics, desk: Desk, tick_interval_s: float)
                 handled = desk.on_input(message.topic, message.partition, message.offset, message.value)
             else:
                 continue
+            where = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
             if handled.late:
-                log.warning(
-                    "late event: %s[%d]@%d arrived after its office clock passed it",
-                    message.topic,
-                    message.partition,
-                    message.offset,
-                )
+                log.warning("late_event", **where)
+            for record in handled.records:
+                log_record(record, where)
             await publish(handled)
             if message.time_in is not None:
                 metrics.LATENCY.observe(time.monotonic() - message.time_in)

@@ -3,13 +3,16 @@
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 
 import faust
 
 from rules.policy import Policy
+from streams import metrics
 from streams.agents import register
 from streams.desk import Desk
+from streams.logs import configure as configure_logs
 from streams.state import OfficeStates
 from streams.topics import declare
 
@@ -74,7 +77,11 @@ def create_app(settings: Settings) -> faust.App:
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> int:
+    configure_logs(json=True)
+    metrics.BUILD.info({"version": version("kompensasi"), "partitions": str(settings.partitions)})
     app = create_app(settings)
-    worker = faust.Worker(app, loglevel=loglevel)
+    # Faust and aiokafka log record payloads at debug level: their logs never go below info.
+    faust_level = "info" if loglevel.lower() == "debug" else loglevel
+    worker = faust.Worker(app, loglevel=faust_level)
     worker.execute_from_commandline()
     return 0
