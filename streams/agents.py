@@ -46,7 +46,9 @@ def log_record(record: Record, where: dict[str, object]) -> None:
             log.info(record.type, office=record.office_id, priority_no=record.priority_no, **where)
 
 
-def register(app: faust.App, topics: Topics, desk: Desk, tick_interval_s: float) -> None:
+def register(
+    app: faust.App, topics: Topics, desk: Desk, tick_interval_s: float, client_options: dict[str, object]
+) -> None:
     views = Views(list(desk.policies.values()))
     hub = Hub()
     signals = app.topic(SIGNALS_TOPIC, key_serializer="raw", value_serializer="raw")
@@ -107,7 +109,9 @@ def register(app: faust.App, topics: Topics, desk: Desk, tick_interval_s: float)
 
     @app.task
     async def declare_outputs_then_follow_them() -> None:
-        for topic in topics.outputs.values():
+        # Declared before anything reads them: a broker that creates topics on first use would
+        # give them its own partition count.
+        for topic in topics.all():
             await topic.maybe_declare()
         bootstrap = ",".join(f"{url.host}:{url.port or 9092}" for url in app.conf.broker)
-        await follow_outputs(bootstrap, [*OUTPUT_TOPICS, TICKETS], views, hub)
+        await follow_outputs(bootstrap, [*OUTPUT_TOPICS, TICKETS], views, hub, client_options)

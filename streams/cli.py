@@ -5,8 +5,7 @@ import os
 import sys
 
 from streams.policies import PolicyError, load_policies
-
-DEFAULT_BROKER = "kafka://127.0.0.1:9092"
+from streams.settings import OPTIONS, settings_from, values
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,26 +18,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("input", metavar="INPUT.jsonl")
 
-    worker = sub.add_parser("worker", help="run the Faust worker on Kafka")
-    worker.add_argument(
-        "--policy", action="append", metavar="PATH", help="policy file or folder (repeatable)"
+    worker = sub.add_parser(
+        "worker", help="run the Faust worker on Kafka (settings: flags, else environment)"
     )
-    worker.add_argument("--broker", default=os.environ.get("KOMPENSASI_BROKER", DEFAULT_BROKER))
-    worker.add_argument("--web-port", type=int, default=int(os.environ.get("KOMPENSASI_WEB_PORT", "6066")))
-    worker.add_argument(
-        "--partitions",
-        type=int,
-        default=int(os.environ.get("KOMPENSASI_PARTITIONS", "4")),
-        help="partitions of the topics it creates (all input topics must have the same count)",
-    )
-    worker.add_argument("--data-dir", default=os.environ.get("KOMPENSASI_DATA_DIR", "kompensasi-data"))
-    worker.add_argument(
-        "--status-interval",
-        type=float,
-        default=float(os.environ.get("KOMPENSASI_STATUS_INTERVAL", "10")),
-        help="seconds between office status records",
-    )
-    worker.add_argument("--loglevel", default=os.environ.get("KOMPENSASI_LOG_LEVEL", "info"))
+    for option in OPTIONS:
+        if option.field == "policy_paths":
+            worker.add_argument("--policy", action="append", metavar="PATH", help=option.help)
+        else:
+            worker.add_argument(
+                option.flag, dest=option.field, type=option.kind, default=None,
+                help=f"{option.help} (${option.env}, default {option.default or 'none'})",
+            )  # fmt: skip
 
     demo = sub.add_parser("demo", help="a simulated office day through the embedded broker and a worker")
     demo.add_argument("--policy", action="append", metavar="PATH", help="policy file or folder")
@@ -56,8 +46,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    chosen = values(os.environ, vars(args))
+    paths = getattr(args, "policy", None)
+    if args.command == "worker" and not paths and chosen["policy_paths"]:
+        paths = chosen["policy_paths"].split(":")
     try:
-        policies = load_policies(getattr(args, "policy", None))
+        policies = load_policies(paths)
     except PolicyError as exc:
         print(f"kompensasi: {exc}", file=sys.stderr)
         return 2
@@ -66,17 +60,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return main_replay(args.input, policies)
     if args.command == "worker":
-        from streams.worker import Settings, run_worker
+        from streams.worker import run_worker
 
-        settings = Settings(
-            policies=policies,
-            broker=args.broker,
-            web_port=args.web_port,
-            partitions=args.partitions,
-            data_dir=args.data_dir,
-            status_interval_s=args.status_interval,
-        )
-        return run_worker(settings, loglevel=args.loglevel)
+        return run_worker(settings_from(policies, chosen))
     if args.command == "broker":
         from streams.broker import serve
 

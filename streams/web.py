@@ -129,13 +129,15 @@ def publish_change(views: Views, hub: Hub, office_id: str) -> None:
     hub.publish(office_id, "ops", view.operations())
 
 
-async def follow_outputs(bootstrap: str, topics: list[str], views: Views, hub: Hub) -> None:
+async def follow_outputs(
+    bootstrap: str, topics: list[str], views: Views, hub: Hub, client_options: dict[str, Any]
+) -> None:
     """Reads the published records (all partitions, no group) into the read models."""
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(
         *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
-        metadata_max_age_ms=5000,
+        metadata_max_age_ms=5000, **client_options,
     )  # fmt: skip
     await consumer.start()
     try:

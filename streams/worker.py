@@ -1,41 +1,48 @@
 """`kompensasi worker`: the composition root of the Faust app."""
 
-import os
-from dataclasses import dataclass, field
+import asyncio
+import ssl
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
 import faust
+from faust.auth import Credentials
 
-from rules.policy import Policy
+from schemas.topics import INPUT_TOPICS
 from streams import metrics
 from streams.agents import register
 from streams.desk import Desk
 from streams.logs import configure as configure_logs
+from streams.settings import Settings
 from streams.state import OfficeStates
-from streams.topics import declare
+from streams.topics import declare, ensure_topics
 
 STATE_TABLE = "office-state"
 
 
-@dataclass
-class Settings:
-    policies: list[Policy]
-    broker: str
-    web_port: int = 6066
-    web_host: str = "127.0.0.1"
-    partitions: int = 4
-    app_id: str = "kompensasi"
-    data_dir: str = field(default_factory=lambda: os.environ.get("KOMPENSASI_DATA_DIR", "kompensasi-data"))
-    store: str = "memory://"
-    tick_interval_s: float = 1.0
-    idle_topic_s: float = 2.0
-    status_interval_s: float = 10.0
-
-
 def wall_now() -> datetime:
     return datetime.now(UTC)
+
+
+def credentials(settings: Settings) -> Credentials | None:
+    """TLS and SASL (SCRAM) for a real cluster; none on the embedded broker."""
+    protocol = settings.security_protocol.upper()
+    context = None
+    if protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(cafile=settings.ssl_cafile or None)
+    if protocol == "SSL":
+        return faust.SSLCredentials(context)
+    if protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
+        return faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=settings.sasl_password,
+            mechanism=settings.sasl_mechanism,
+            ssl_context=context,
+        )
+    if protocol != "PLAINTEXT":
+        raise ValueError(f"unknown security protocol {settings.security_protocol!r}")
+    return None
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -48,9 +55,10 @@ def create_app(settings: Settings) -> faust.App:
         web_host=settings.web_host,
         web_bind=settings.web_host,
         topic_partitions=settings.partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.replication_factor,
         table_standby_replicas=0,
-        processing_guarantee="at_least_once",
+        processing_guarantee=settings.processing_guarantee,
+        broker_credentials=credentials(settings),
         # The embedded broker joins a group in half the session timeout: keep it short.
         broker_session_timeout=6.0,
         broker_heartbeat_interval=1.0,
@@ -72,11 +80,40 @@ def create_app(settings: Settings) -> faust.App:
     )
     states = OfficeStates({p.office_id: p for p in settings.policies}, table, wall_now)
     desk = Desk(settings.policies, states, wall_now, settings.idle_topic_s, settings.status_interval_s)
-    register(app, topics, desk, settings.tick_interval_s)
+    register(app, topics, desk, settings.tick_interval_s, client_options(settings))
     return app
 
 
-def run_worker(settings: Settings, loglevel: str = "info") -> int:
+def client_options(settings: Settings) -> dict[str, object]:
+    """The same security settings for the plain Kafka clients the worker uses beside Faust."""
+    protocol = settings.security_protocol.upper()
+    options: dict[str, object] = {"security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = ssl.create_default_context(cafile=settings.ssl_cafile or None)
+    if protocol.startswith("SASL"):
+        options.update(
+            sasl_mechanism=settings.sasl_mechanism,
+            sasl_plain_username=settings.sasl_username,
+            sasl_plain_password=settings.sasl_password,
+        )
+    return options
+
+
+def bootstrap_servers(broker: str) -> str:
+    return ",".join(url.split("://", 1)[-1] for url in broker.split(";") if url)
+
+
+def run_worker(settings: Settings) -> int:
+    loglevel = settings.log_level
+    counts = asyncio.run(
+        ensure_topics(
+            bootstrap_servers(settings.broker), settings.partitions, settings.replication_factor,
+            client_options(settings),
+        )
+    )  # fmt: skip
+    inputs = {counts[t] for t in INPUT_TOPICS}
+    if len(inputs) != 1:
+        raise SystemExit(f"kompensasi: the input topics must have one partition count, found {counts}")
     configure_logs(json=True)
     metrics.BUILD.info({"version": version("kompensasi"), "partitions": str(settings.partitions)})
     app = create_app(settings)

@@ -1,0 +1,95 @@
+"""Worker settings: one table of environment variables, each overridable by a flag."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from rules.policy import Policy
+
+
+@dataclass(frozen=True)
+class Option:
+    field: str
+    env: str
+    flag: str
+    default: str
+    help: str
+    kind: type = str
+
+
+# The README's configuration table is this list.
+OPTIONS: tuple[Option, ...] = (
+    Option("broker", "KOMPENSASI_BROKER", "--broker", "kafka://127.0.0.1:9092", "broker URLs, ;-separated"),
+    Option("web_port", "KOMPENSASI_WEB_PORT", "--web-port", "6066", "port of the web server", int),
+    Option("web_host", "KOMPENSASI_WEB_HOST", "--web-host", "127.0.0.1", "address the web server binds"),
+    Option("partitions", "KOMPENSASI_PARTITIONS", "--partitions", "4", "partitions of created topics", int),
+    Option(
+        "replication_factor", "KOMPENSASI_REPLICATION_FACTOR", "--replication-factor", "1",
+        "replication factor of the topics it creates", int,
+    ),
+    Option("data_dir", "KOMPENSASI_DATA_DIR", "--data-dir", "kompensasi-data", "local state folder"),
+    Option("store", "KOMPENSASI_STORE", "--store", "memory://", "table store: memory:// or rocksdb://"),
+    Option(
+        "processing_guarantee", "KOMPENSASI_PROCESSING_GUARANTEE", "--processing-guarantee", "at_least_once",
+        "at_least_once, or exactly_once on Apache Kafka (needs transactions)",
+    ),
+    Option(
+        "security_protocol", "KOMPENSASI_SECURITY_PROTOCOL", "--security-protocol", "PLAINTEXT",
+        "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
+    ),
+    Option("sasl_mechanism", "KOMPENSASI_SASL_MECHANISM", "--sasl-mechanism", "SCRAM-SHA-512", "mechanism"),
+    Option("sasl_username", "KOMPENSASI_SASL_USERNAME", "--sasl-username", "", "SASL user"),
+    Option("sasl_password", "KOMPENSASI_SASL_PASSWORD", "--sasl-password", "", "SASL password"),
+    Option("ssl_cafile", "KOMPENSASI_SSL_CAFILE", "--ssl-cafile", "", "CA bundle for TLS"),
+    Option(
+        "status_interval_s", "KOMPENSASI_STATUS_INTERVAL", "--status-interval", "10",
+        "seconds between office status records", float,
+    ),
+    Option("log_level", "KOMPENSASI_LOG_LEVEL", "--loglevel", "info", "log level"),
+    Option("policy_paths", "KOMPENSASI_POLICIES", "--policy", "", "policy files or folders, :-separated"),
+)  # fmt: skip
+
+ENV_VARS = frozenset(o.env for o in OPTIONS)
+
+
+@dataclass
+class Settings:
+    policies: list[Policy]
+    broker: str = "kafka://127.0.0.1:9092"
+    web_port: int = 6066
+    web_host: str = "127.0.0.1"
+    partitions: int = 4
+    replication_factor: int = 1
+    data_dir: str = "kompensasi-data"
+    store: str = "memory://"
+    processing_guarantee: str = "at_least_once"
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "SCRAM-SHA-512"
+    sasl_username: str = ""
+    sasl_password: str = field(default="", repr=False)
+    ssl_cafile: str = ""
+    status_interval_s: float = 10.0
+    log_level: str = "info"
+    app_id: str = "kompensasi"
+    tick_interval_s: float = 1.0
+    idle_topic_s: float = 2.0
+
+
+def values(environ: Mapping[str, str], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Each option from its flag when given, else its environment variable, else its default."""
+    out: dict[str, Any] = {}
+    for option in OPTIONS:
+        given = overrides.get(option.field)
+        raw = given if given is not None else environ.get(option.env, option.default)
+        out[option.field] = option.kind(raw)
+    return out
+
+
+def settings_from(policies: list[Policy], chosen: Mapping[str, Any]) -> Settings:
+    known = {f.name for f in fields(Settings)}
+    return Settings(policies=policies, **{k: v for k, v in chosen.items() if k in known})
+
+
+def environ() -> Mapping[str, str]:
+    return os.environ
