@@ -5,7 +5,7 @@ import heapq
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from rules.clock import Instant, OfficeClock, instant, local_day, local_time, whole_seconds
@@ -93,6 +93,7 @@ class Office:
         # A replay keeps no table, so it need not remember which entries changed.
         self._dirty: set[tuple[str, str]] = set() if track_changes else _Forgetful()
         self._next_purge: Instant = 0
+        self._purged_through: date | None = None
 
     # ---- input ---------------------------------------------------------------------------
 
@@ -135,8 +136,38 @@ class Office:
             self._dirty.add(("clock", ""))
             if to >= self._next_purge:
                 self._forget_old_event_ids(to - DUPLICATE_WINDOW)
+                self._forget_past_days(to)
                 self._next_purge = to + _PURGE_EVERY
         return out
+
+    def _forget_past_days(self, now: Instant) -> None:
+        """State stays bounded: decided tickets, series and finished outages and reviews go once their
+        day is `keep_days` behind the clock; claims on them are then unknown tickets."""
+        today = local_day(now, self.policy.zone)
+        if today == self._purged_through:
+            return
+        self._purged_through = today
+        first_kept = today - timedelta(days=self.policy.keep_days)
+        cutoff = instant(datetime.combine(first_kept, time(0), self.policy.zone))
+        for ticket in [t for t in self.tickets.values() if t.service_day < first_kept and not t.is_open]:
+            del self.tickets[ticket.ticket_id]
+            self._by_applicant[ticket.applicant_id].discard(ticket.ticket_id)
+            if not self._by_applicant[ticket.applicant_id]:
+                del self._by_applicant[ticket.applicant_id]
+            self._dirty.add(("t", ticket.ticket_id))
+        for ticket_id in [k for k, at in self.other_stages.items() if at < cutoff]:
+            del self.other_stages[ticket_id]
+            self._dirty.add(("s", ticket_id))
+        for day in [d for d in self.series.last if d < first_kept]:
+            del self.series.last[day]
+            self._dirty.add(("p", day.isoformat()))
+        for key in [k for k, o in self.outages.by_key.items() if o.end is not None and o.end < cutoff]:
+            del self.outages.by_key[key]
+            self._dirty.add(("o", key))
+        for applicant, review in list(self.reviews.by_applicant.items()):
+            if review.finished_before(cutoff):
+                del self.reviews.by_applicant[applicant]
+                self._dirty.add(("r", applicant))
 
     def _forget_old_event_ids(self, before: Instant) -> None:
         # Ids arrive roughly in time order: drop from the oldest while they are out of the window.

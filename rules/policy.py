@@ -35,6 +35,8 @@ class Policy(BaseModel):
     smart_registration_required: bool
     priority_prefix: str = Field(min_length=1, max_length=8)
     compensation: tuple[str, ...] = Field(min_length=1)
+    # Days a decided ticket is kept after its service day, for late facts and late claims.
+    keep_days: PositiveInt = 2
 
     @field_validator("time_zone")
     @classmethod

@@ -22,6 +22,12 @@ class Review:
         j = bisect_right(self.clears, flagged - 1)
         return not (j < len(self.clears) and self.clears[j] < at)
 
+    def finished_before(self, at: Instant) -> bool:
+        """Cleared, with every flag and clear before `at`: it can no longer matter."""
+        last_flag = self.flags[-1] if self.flags else None
+        last_clear = self.clears[-1] if self.clears else None
+        return last_clear is not None and last_clear < at and (last_flag is None or last_flag <= last_clear)
+
 
 class Reviews:
     def __init__(self) -> None:
