@@ -3,7 +3,7 @@
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import orjson
 
@@ -20,6 +20,8 @@ from streams.codec import dead_letter
 from streams.state import OfficeStates
 
 SIGNALS_TOPIC = "kompensasi.office-signals"
+# A queue system whose clock is a day fast would otherwise push an office's clock past every deadline.
+FUTURE_LIMIT = timedelta(days=1)
 
 
 @dataclass
@@ -67,6 +69,9 @@ class Desk:
         event = classify(value or b"", self.policies)
         if isinstance(event, Rejection):
             return Handled([dead_letter(event, value or b"", topic, partition, offset)])
+        if event.occurred_at - self.wall() > FUTURE_LIMIT:
+            ahead = Rejection("invalid_event", "occurred_at is more than a day ahead of the wall clock")
+            return Handled([dead_letter(ahead, value or b"", topic, partition, offset)])
         metrics.EVENTS.labels(topic, event.type, event.office_id).inc()
         if event.office_id == ALL_OFFICES:
             # A `*` event lives on one partition; each office gets its copy on its own partition.
