@@ -81,3 +81,9 @@ def test_a_worker_configured_by_environment_only_processes_a_record(tmp_path: Pa
     finally:
         probe.stop()
         broker.stop()
+
+
+def test_the_readme_lists_every_setting() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for option in OPTIONS:
+        assert f"| `{option.env}` | `{option.flag}` |" in readme, option.env
