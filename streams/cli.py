@@ -80,13 +80,17 @@ def _write_schemas(out: str | None) -> int:
     from pathlib import Path
 
     import schemas
+    from schemas import asyncapi
     from schemas.export import topic_schemas
 
-    folder = Path(out) if out else Path(schemas.__file__).parent / "json"
+    base = Path(schemas.__file__).parent
+    folder = Path(out) if out else base / "json"
     folder.mkdir(parents=True, exist_ok=True)
-    for name, text in topic_schemas().items():
+    texts = topic_schemas()
+    for name, text in texts.items():
         (folder / name).write_text(text, encoding="utf-8")
-    print(f"wrote {len(topic_schemas())} schemas to {folder}")
+    document = asyncapi.write(Path(out) if out else base)
+    print(f"wrote {len(texts)} JSON Schemas to {folder} and {document}")
     return 0
 
 
