@@ -278,7 +278,7 @@ def test_prometheus_scrapes_the_worker_and_loads_the_rules() -> None:
     (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "kompensasi"]
     assert job.get("metrics_path", "/metrics") == "/metrics"
     targets = [target for static in job["static_configs"] for target in static["targets"]]
-    assert "worker:6066" in targets
+    assert targets == ["worker-1:6066", "worker-2:6066"]  # the workers of deploy/compose.yaml
 
 
 def test_the_runbook_has_one_section_per_alert() -> None:
