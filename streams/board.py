@@ -30,7 +30,9 @@ class OfficeView:
     def _new_day(self, day: str | None) -> None:
         if day is None or (self.day is not None and day <= self.day):
             return
-        self.day = day
+        first, self.day = self.day is None, day
+        if first:  # reading the topics from the start: what came before the first day is today's too
+            return
         self.waiting = {k: v for k, v in self.waiting.items() if v["service_day"] >= day}
         self.numbered = {k: v for k, v in self.numbered.items() if k in self.waiting}
         self.calls.clear()
