@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from schemas.topics import OUTPUT_TOPICS, TICKETS, TOPIC_OF_TYPE
+from schemas.topics import OFFICE_STATUS, OUTPUT_TOPICS, TICKETS, TOPIC_OF_TYPE
 
 Event = dict[str, Any]
 
@@ -58,10 +58,14 @@ async def produce_raw(bootstrap: str, records: Sequence[tuple[str, bytes | None,
         await producer.stop()
 
 
-class OutputReader:
-    """Reads every output topic from the beginning, without a consumer group."""
+# Office status comes every few seconds whatever happens: waiting for quiet must not count it.
+DECIDED_TOPICS = tuple(t for t in OUTPUT_TOPICS if t != OFFICE_STATUS)
 
-    def __init__(self, bootstrap: str, topics: Sequence[str] = OUTPUT_TOPICS) -> None:
+
+class OutputReader:
+    """Reads the output topics from the beginning, without a consumer group."""
+
+    def __init__(self, bootstrap: str, topics: Sequence[str] = DECIDED_TOPICS) -> None:
         self.consumer = AIOKafkaConsumer(
             *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
         )

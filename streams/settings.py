@@ -29,7 +29,7 @@ OPTIONS: tuple[Option, ...] = (
         "replication factor of the topics it creates", int,
     ),
     Option("data_dir", "KOMPENSASI_DATA_DIR", "--data-dir", "kompensasi-data", "local state folder"),
-    Option("store", "KOMPENSASI_STORE", "--store", "memory://", "table store: memory:// or rocksdb://"),
+    Option("store", "KOMPENSASI_STORE", "--store", "rocksdb://", "table store: rocksdb:// or memory://"),
     Option(
         "processing_guarantee", "KOMPENSASI_PROCESSING_GUARANTEE", "--processing-guarantee", "at_least_once",
         "at_least_once, or exactly_once on Apache Kafka (needs transactions)",
@@ -62,7 +62,7 @@ class Settings:
     partitions: int = 4
     replication_factor: int = 1
     data_dir: str = "kompensasi-data"
-    store: str = "memory://"
+    store: str = "rocksdb://"
     processing_guarantee: str = "at_least_once"
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str = "SCRAM-SHA-512"

@@ -51,6 +51,26 @@ BAD = [
 ]
 
 
+def _table(lines: list[str], title: str) -> dict[int, int]:
+    """A Faust recovery table from its log: partition -> offset."""
+    at = max(i for i, line in enumerate(lines) if title in line)
+    rows: dict[int, int] = {}
+    for line in lines[at + 4 :]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[1].isdigit():
+            break
+        rows[int(cells[1])] = int(cells[2])
+    return rows
+
+
+def _last_recovery(log: Path) -> tuple[dict[int, int], dict[int, int]]:
+    """Where the last start began reading each changelog partition, and the partition's end."""
+    lines = log.read_text(errors="replace").splitlines()
+    return _table(lines, "active offsets at start of reading"), _table(
+        lines, "Highwater for active changelog"
+    )
+
+
 def _dead_letter_codes(records: list) -> list[str]:
     return sorted(v["error_code"] for t, v in records if t == "queue.dead-letters")
 
@@ -108,6 +128,11 @@ def test_a_restarted_worker_loses_nothing_and_contradicts_nothing(broker: Broker
     finally:
         worker.stop()
     assert restarted["done"]
+    starts, highwaters = _last_recovery(tmp_path / "w1.log")
+    assert any(h > 0 for h in highwaters.values()), "the changelog holds the state"
+    assert starts == highwaters, (
+        "the restarted worker reused its local store instead of replaying the changelog"
+    )
     got_set = as_set(got)
     assert set(got_set) == set(want), "missing or unexpected records after a restart"
     # No conflicting decisions: one primary decision per ticket, one priority number per ticket.
