@@ -145,3 +145,29 @@ def test_a_restarted_worker_loses_nothing_and_contradicts_nothing(broker: Broker
         if topic == "queue.priority-tickets" and v["type"] == "priority_ticket_assigned":
             key = (v["office_id"], v["service_day"], v["priority_no"])
             assert numbers.setdefault(key, v["ticket_id"]) == v["ticket_id"], "a priority number given twice"
+
+
+def test_a_broker_paused_for_thirty_seconds_loses_nothing(broker: Broker, tmp_path: Path) -> None:
+    events = generated_day(seed=31)
+    want = as_set(replayed(events))
+    worker = _worker(broker, tmp_path, "w1").start()
+    paused = {"done": False}
+
+    async def pause_midway(at: object) -> None:
+        if paused["done"] or str(at) < "2026-03-02 11:00":
+            return
+        paused["done"] = True
+        broker.pause()  # SIGSTOP: connections stay open, nothing answers
+        try:
+            await asyncio.sleep(30)
+        finally:
+            broker.resume()
+
+    try:
+        worker.wait_ready(90)
+        got = asyncio.run(_run_day(broker, events, [], sum(want.values()), between=pause_midway))
+        assert worker.process is not None and worker.process.poll() is None, "the worker kept running"
+    finally:
+        worker.stop()
+    assert paused["done"]
+    assert set(as_set(got)) == set(want)
