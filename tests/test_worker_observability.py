@@ -5,28 +5,18 @@ import asyncio
 import re
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from streams.broker import Broker, start_broker
+from streams.broker import Broker
 from streams.feed import OutputReader, produce_paced, produce_raw
 from streams.supervise import WorkerProcess
 from tests.kafka import POLICY_DIR, generated_day
 
 pytestmark = pytest.mark.broker
 MARKER = "RAHASIA-PRIBADI-7731"
-
-
-@pytest.fixture
-def broker() -> Iterator[Broker]:
-    b = start_broker()
-    try:
-        yield b
-    finally:
-        b.stop()
 
 
 def samples(text: str, name: str) -> dict[str, float]:
