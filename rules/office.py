@@ -13,12 +13,14 @@ from rules.decide import at_deadline, claim_reasons
 from rules.outages import Outage, Outages
 from rules.policy import Policy
 from rules.priority import PrioritySeries
+from rules.referral import evidence, referral
 from rules.reviews import Review, Reviews
 from rules.ticket import Ticket
 from schemas.events import ALL_OFFICES as ALL
 from schemas.events import (
     EVENT,
     ClaimSubmitted,
+    ComplaintFiled,
     Event,
     OutageEnded,
     OutageStarted,
@@ -55,6 +57,7 @@ _ORDER_AT_INSTANT = {
     "service_called": (_FACT, 3),
     "ticket_closed": (_FACT, 4),
     "claim_submitted": (_CLAIM, 0),
+    "complaint_filed": (_CLAIM, 1),
 }
 _WITHHELD = "(withheld)"
 _PURGE_EVERY: Instant = 60 * 1_000_000
@@ -249,7 +252,9 @@ class Office:
                 self._dirty.add(("r", event.applicant_id))
                 return []
             case ClaimSubmitted():
-                return [self._claim(event, at)]
+                return self._claim(event, at)
+            case ComplaintFiled():
+                return [self._complaint(event, at)]
         return []
 
     def _issued(self, event: TicketIssued, at: Instant) -> list[Record]:
@@ -327,6 +332,7 @@ class Office:
     def _decide(self, ticket: Ticket, outcome: str, reasons: list[str], at: Instant) -> list[Record]:
         ticket.outcome = outcome
         ticket.decided_at = at
+        ticket.reasons = reasons
         self._dirty.add(("t", ticket.ticket_id))
         out: list[Record] = [self._decision(ticket, outcome, reasons, at)]
         if outcome == "eligible":
@@ -355,6 +361,7 @@ class Office:
     def _revoke(self, ticket: Ticket, at: Instant, reason: str) -> list[Record]:
         """A late fact that would have prevented an eligible decision: revoke it, withdraw the number."""
         ticket.revoked_at = at
+        ticket.revoke_reason = reason
         self._dirty.add(("t", ticket.ticket_id))
         assert ticket.priority_no is not None and ticket.decided_at is not None
         return [
@@ -367,6 +374,16 @@ class Office:
                 service_day=ticket.service_day,
                 assigned_at=self.local(ticket.decided_at),
                 reasons=[reason],
+            ),
+            # Pasal 5: an eligibility taken back is referred to the Ombudsman liaison by itself.
+            referral(
+                self.policy.office_id,
+                "revoked",
+                ticket.ticket_id,
+                "auto",
+                self.local(at),
+                ticket.ticket_id,
+                evidence(ticket, self.outages, self.reviews, self.local),
             ),
         ]
 
@@ -393,21 +410,59 @@ class Office:
             emitted_at=self._wall(),
         )
 
-    def _claim(self, event: ClaimSubmitted, at: Instant) -> ClaimDecision:
+    def _claim(self, event: ClaimSubmitted, at: Instant) -> list[Record]:
         ticket = self.tickets.get(event.ticket_id)
         reasons = claim_reasons(self.policy, ticket, at, local_day(at, self.policy.zone), self.reviews)
         granted = not reasons
-        if granted and ticket is not None:
+        outcome = "granted" if granted else "rejected"
+        out: list[Record] = [
+            ClaimDecision(
+                claim_id=event.claim_id,
+                office_id=self.policy.office_id,
+                ticket_id=event.ticket_id,
+                outcome=outcome,
+                reasons=reasons,  # type: ignore[arg-type]
+                compensation=list(self.policy.compensation) if granted else [],
+                decided_at=self.local(at),
+            )
+        ]
+        if ticket is None or "unknown_ticket" in reasons:
+            return out
+        ticket.claims.append([event.claim_id, outcome, reasons, at])
+        if granted:
             ticket.granted_at = at
-            self._dirty.add(("t", ticket.ticket_id))
-        return ClaimDecision(
-            claim_id=event.claim_id,
-            office_id=self.policy.office_id,
-            ticket_id=event.ticket_id,
-            outcome="granted" if granted else "rejected",
-            reasons=reasons,  # type: ignore[arg-type]
-            compensation=list(self.policy.compensation) if granted else [],
-            decided_at=self.local(at),
+        self._dirty.add(("t", ticket.ticket_id))
+        decided = ticket.decided_at is not None and ticket.decided_at <= at
+        if not granted and decided and ticket.outcome in ("eligible", "ineligible", "suppressed"):
+            # Pasal 5: a claim turned down for an applicant who did wait too long is referred by itself.
+            found = evidence(ticket, self.outages, self.reviews, self.local)
+            out.append(
+                referral(
+                    self.policy.office_id,
+                    "claim_rejected_after_late_wait",
+                    event.claim_id,
+                    "auto",
+                    self.local(at),
+                    ticket.ticket_id,
+                    found,
+                )
+            )
+        return out
+
+    def _complaint(self, event: ComplaintFiled, at: Instant) -> Record:
+        """A filed complaint, with the evidence the office holds when it names a ticket of this office."""
+        ticket = None if event.ticket_id is None else self.tickets.get(event.ticket_id)
+        found = None if ticket is None else evidence(ticket, self.outages, self.reviews, self.local)
+        return referral(
+            self.policy.office_id,
+            "complaint",
+            event.complaint_id,
+            event.category,
+            self.local(at),
+            event.ticket_id,
+            found,
+            complaint_id=event.complaint_id,
+            channel=event.channel,
         )
 
     def local(self, at: Instant) -> datetime:

@@ -1,7 +1,8 @@
 """A biometric ticket's wait: issued, ended by its first call or close, decided once, maybe revoked."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from rules.clock import Instant
 
@@ -25,6 +26,9 @@ class Ticket:
     revoked_at: Instant | None = None
     granted_at: Instant | None = None
     warned_at: Instant | None = None
+    reasons: list[str] = field(default_factory=list)
+    revoke_reason: str | None = None
+    claims: list[list[Any]] = field(default_factory=list)  # [claim_id, outcome, reasons, at]
 
     @property
     def is_open(self) -> bool:

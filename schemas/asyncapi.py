@@ -55,6 +55,7 @@ _DESCRIPTIONS: dict[str, str] = {
     ),
     topics.AT_RISK: "A ticket still uncalled at the policy's `warn_after_s`.",
     topics.OFFICE_STATUS: "One status per office every few seconds.",
+    topics.REFERRALS: "Cases referred to the Ombudsman liaison (Pasal 5): complaints and automatic ones.",
 }
 
 _SIGNALS_PAYLOAD: dict[str, Any] = {

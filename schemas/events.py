@@ -112,9 +112,21 @@ class ClaimSubmitted(_Event):
     officer_id: Id
 
 
+class ComplaintFiled(_Event):
+    """A public complaint (Ombudsman agreement, Pasal 5); `summary` is personal data."""
+
+    type: Literal["complaint_filed"]
+    complaint_id: Id
+    ticket_id: Id | None
+    category: Literal["long_wait", "claim_rejected", "officer_conduct", "other"]
+    channel: Id
+    summary: FreeText = Field(description="personal data: never logged, never forwarded")
+
+
 TicketEvent = Annotated[TicketIssued | ServiceCalled | TicketClosed, Field(discriminator="type")]
 ReviewEvent = Annotated[ReviewFlagged | ReviewCleared, Field(discriminator="type")]
 StatusEvent = Annotated[OutageStarted | OutageEnded, Field(discriminator="type")]
+ClaimsEvent = Annotated[ClaimSubmitted | ComplaintFiled, Field(discriminator="type")]
 
 Event = Annotated[
     TicketIssued
@@ -124,7 +136,8 @@ Event = Annotated[
     | ReviewCleared
     | OutageStarted
     | OutageEnded
-    | ClaimSubmitted,
+    | ClaimSubmitted
+    | ComplaintFiled,
     Field(discriminator="type"),
 ]
 

@@ -11,13 +11,14 @@ _VALUES: dict[str, Any] = {
     topics.TICKETS: events.TicketEvent,
     topics.REVIEWS: events.ReviewEvent,
     topics.SYSTEM_STATUS: events.StatusEvent,
-    topics.CLAIMS: events.ClaimSubmitted,
+    topics.CLAIMS: events.ClaimsEvent,
     topics.DECISIONS: records.CompensationDecision,
     topics.PRIORITY_TICKETS: records.PriorityTicketAssigned | records.PriorityTicketWithdrawn,
     topics.CLAIM_DECISIONS: records.ClaimDecision,
     topics.DEAD_LETTERS: records.DeadLetter,
     topics.AT_RISK: records.TicketAtRisk,
     topics.OFFICE_STATUS: records.OfficeStatus,
+    topics.REFERRALS: records.OmbudsmanReferral,
 }
 
 

@@ -114,6 +114,52 @@ class OfficeStatus(_Record):
     priority_withdrawn: int
 
 
+class DecisionEvidence(_Record):
+    outcome: Outcome
+    reasons: list[Reason]
+    decided_at: datetime
+
+
+class ClaimEvidence(_Record):
+    claim_id: str
+    outcome: Literal["granted", "rejected"]
+    reasons: list[ClaimReason]
+    decided_at: datetime
+
+
+class Interval(_Record):
+    """An outage, or a review flag: times only, never the review's reason."""
+
+    start: datetime
+    end: datetime | None
+
+
+class ReferralEvidence(_Record):
+    ticket_id: str
+    ticket_no: str
+    issued_at: datetime
+    deadline: datetime
+    decisions: list[DecisionEvidence]
+    claims: list[ClaimEvidence]
+    outages: list[Interval]
+    review_flags: list[Interval]
+
+
+class OmbudsmanReferral(_Record):
+    """A case the office refers to the Ombudsman liaison (Pasal 5): filed complaints, and `auto` ones."""
+
+    type: Literal["ombudsman_referral"] = "ombudsman_referral"
+    referral_id: str
+    office_id: str
+    category: Literal["long_wait", "claim_rejected", "officer_conduct", "other", "auto"]
+    trigger: Literal["complaint", "revoked", "claim_rejected_after_late_wait"]
+    complaint_id: str | None
+    channel: str | None
+    ticket_id: str | None
+    referred_at: datetime
+    evidence: ReferralEvidence | None
+
+
 class DeadLetter(_Record):
     type: Literal["dead_letter"] = "dead_letter"
     source_topic: str | None
@@ -131,5 +177,6 @@ Record = (
     | ClaimDecision
     | TicketAtRisk
     | OfficeStatus
+    | OmbudsmanReferral
     | DeadLetter
 )

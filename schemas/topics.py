@@ -13,9 +13,18 @@ CLAIM_DECISIONS: Final = "claims.decisions"
 DEAD_LETTERS: Final = "queue.dead-letters"
 AT_RISK: Final = "compensation.at-risk"
 OFFICE_STATUS: Final = "ops.office-status"
+REFERRALS: Final = "ombudsman.referrals"
 
 INPUT_TOPICS: Final = (TICKETS, REVIEWS, SYSTEM_STATUS, CLAIMS)
-OUTPUT_TOPICS: Final = (DECISIONS, PRIORITY_TICKETS, CLAIM_DECISIONS, DEAD_LETTERS, AT_RISK, OFFICE_STATUS)
+OUTPUT_TOPICS: Final = (
+    DECISIONS,
+    PRIORITY_TICKETS,
+    CLAIM_DECISIONS,
+    DEAD_LETTERS,
+    AT_RISK,
+    OFFICE_STATUS,
+    REFERRALS,
+)
 
 TOPIC_OF_TYPE: Final[dict[str, str]] = {
     "ticket_issued": TICKETS,
@@ -26,6 +35,7 @@ TOPIC_OF_TYPE: Final[dict[str, str]] = {
     "outage_started": SYSTEM_STATUS,
     "outage_ended": SYSTEM_STATUS,
     "claim_submitted": CLAIMS,
+    "complaint_filed": CLAIMS,
 }
 
 TOPIC_OF_RECORD: Final[dict[str, str]] = {
@@ -36,4 +46,5 @@ TOPIC_OF_RECORD: Final[dict[str, str]] = {
     "dead_letter": DEAD_LETTERS,
     "ticket_at_risk": AT_RISK,
     "office_status": OFFICE_STATUS,
+    "ombudsman_referral": REFERRALS,
 }

@@ -46,6 +46,7 @@ DAY_MS = 24 * 3600 * 1000
 # Records an audit reads back a year later (the Ombudsman's yearly evaluation).
 AUDITED_TOPICS = (
     "compensation.decisions",
+    "ombudsman.referrals",
     "claims.decisions",
     "queue.priority-tickets",
     "compensation.at-risk",
