@@ -47,7 +47,12 @@ def log_record(record: Record, where: dict[str, object]) -> None:
 
 
 def register(
-    app: faust.App, topics: Topics, desk: Desk, tick_interval_s: float, client_options: dict[str, object]
+    app: faust.App,
+    topics: Topics,
+    desk: Desk,
+    tick_interval_s: float,
+    bootstrap: str,
+    client_options: dict[str, object],
 ) -> None:
     views = Views(list(desk.policies.values()))
     hub = Hub()
@@ -108,10 +113,5 @@ def register(
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
 
     @app.task
-    async def declare_outputs_then_follow_them() -> None:
-        # Declared before anything reads them: a broker that creates topics on first use would
-        # give them its own partition count.
-        for topic in topics.all():
-            await topic.maybe_declare()
-        bootstrap = ",".join(f"{url.host}:{url.port or 9092}" for url in app.conf.broker)
+    async def follow_published_records() -> None:
         await follow_outputs(bootstrap, [*OUTPUT_TOPICS, TICKETS], views, hub, client_options)

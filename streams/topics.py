@@ -14,9 +14,6 @@ class Topics:
     inputs: faust.TopicT
     outputs: dict[str, faust.TopicT]
 
-    def all(self) -> list[faust.TopicT]:
-        return [self.inputs, *self.outputs.values()]
-
 
 def declare(app: faust.App, partitions: int) -> Topics:
     """Input topics and the internal signals topic share one agent: records keyed by office_id."""

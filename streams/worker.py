@@ -80,7 +80,14 @@ def create_app(settings: Settings) -> faust.App:
     )
     states = OfficeStates({p.office_id: p for p in settings.policies}, table, wall_now)
     desk = Desk(settings.policies, states, wall_now, settings.idle_topic_s, settings.status_interval_s)
-    register(app, topics, desk, settings.tick_interval_s, client_options(settings))
+    register(
+        app,
+        topics,
+        desk,
+        settings.tick_interval_s,
+        bootstrap_servers(settings.broker),
+        client_options(settings),
+    )
     return app
 
 
