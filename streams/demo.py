@@ -111,10 +111,12 @@ def run_demo(policies: list[Policy], applicants: int = 300, seconds: float = 60.
             flush=True,
         )
         worker.start().wait_ready(90)
+        web = f"http://127.0.0.1:{worker.web_port}"
         print(
-            f"worker ready in {time.monotonic() - started:.0f} s; streaming the day at ~{seconds:.0f} s\n",
-            flush=True,
+            f"worker ready in {time.monotonic() - started:.0f} s; streaming the day in about {seconds:.0f} s"
         )
+        print(f"  display board:   {web}/board/{policy.office_id}")
+        print(f"  operations view: {web}/ops/{policy.office_id}\n", flush=True)
         records = asyncio.run(_stream_day(broker.address, events, seconds))
         print(summary(records), flush=True)
         print(f"\ndone in {time.monotonic() - started:.0f} s", flush=True)
