@@ -29,7 +29,6 @@ class Handled:
     records: list[Record] = field(default_factory=list)
     # (office_id, value) to send on the signals topic, keyed by office so it reaches its partition
     signals: list[tuple[str, bytes]] = field(default_factory=list)
-    duplicate: bool = False
     late: bool = False
 
 
@@ -107,7 +106,7 @@ class Desk:
             metrics.DUPLICATES.labels(office_id).inc()
         if receipt.late:
             metrics.LATE.labels(office_id).inc()
-        return Handled(receipt.records, duplicate=receipt.duplicate, late=receipt.late)
+        return Handled(receipt.records, late=receipt.late)
 
     def _status_if_due(self, office_id: str) -> list[Record]:
         """Every `status_interval_s`, the office's status for dashboards (and the gauges)."""

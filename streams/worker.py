@@ -25,12 +25,17 @@ def wall_now() -> datetime:
     return datetime.now(UTC)
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context of the SSL protocols, shared by Faust and the plain Kafka clients."""
+    if settings.security_protocol.upper() in ("SSL", "SASL_SSL"):
+        return ssl.create_default_context(cafile=settings.ssl_cafile or None)
+    return None
+
+
 def credentials(settings: Settings) -> Credentials | None:
     """TLS and SASL (SCRAM) for a real cluster; none on the embedded broker."""
     protocol = settings.security_protocol.upper()
-    context = None
-    if protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(cafile=settings.ssl_cafile or None)
+    context = tls_context(settings)
     if protocol == "SSL":
         return faust.SSLCredentials(context)
     if protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
@@ -95,8 +100,9 @@ def client_options(settings: Settings) -> dict[str, object]:
     """The same security settings for the plain Kafka clients the worker uses beside Faust."""
     protocol = settings.security_protocol.upper()
     options: dict[str, object] = {"security_protocol": protocol}
-    if protocol in ("SSL", "SASL_SSL"):
-        options["ssl_context"] = ssl.create_default_context(cafile=settings.ssl_cafile or None)
+    context = tls_context(settings)
+    if context is not None:
+        options["ssl_context"] = context
     if protocol.startswith("SASL"):
         options.update(
             sasl_mechanism=settings.sasl_mechanism,
