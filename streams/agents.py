@@ -1,5 +1,6 @@
 """The agent and the timer: thin, they decode, hand to the desk, and send what it returns."""
 
+import asyncio
 import time
 
 import faust
@@ -17,6 +18,7 @@ from schemas.topics import INPUT_TOPICS, OUTPUT_TOPICS, TICKETS
 from streams import metrics
 from streams.board import Views
 from streams.codec import encode, key_of, topic_of
+from streams.continuity import Continuity, GroupOffsets
 from streams.desk import SIGNALS_TOPIC, Desk, Handled
 from streams.logs import log
 from streams.topics import Topics
@@ -59,19 +61,44 @@ def register(
     signals = app.topic(SIGNALS_TOPIC, key_serializer="raw", value_serializer="raw")
 
     async def publish(handled: Handled) -> None:
+        """Sends the records and waits for the broker to acknowledge them, then saves the state."""
         metrics.observe(handled.records)
+        sent = []
         for record in handled.records:
             key = key_of(record)
-            await topics.outputs[topic_of(record)].send(
-                key=None if key is None else key.encode(), value=encode(record)
+            sent.append(
+                await topics.outputs[topic_of(record)].send(
+                    key=None if key is None else key.encode(), value=encode(record)
+                )
             )
         for office_id, value in handled.signals:
-            await signals.send(key=office_id.encode(), value=value)
+            sent.append(await signals.send(key=office_id.encode(), value=value))
+        try:
+            if sent:
+                await asyncio.gather(*sent)
+        except BaseException:
+            desk.states.forget()  # the unsent records' event must be applied again from the table
+            raise
+        desk.save(handled)
+
+    continuity = Continuity()
+    group = GroupOffsets(bootstrap, app.conf.id, client_options)
+
+    async def check_continuity(message: faust.types.Message) -> None:
+        tp = (message.topic, message.partition)
+        if not continuity.knows(tp):
+            continuity.start(tp, await group.committed(tp))
+        expected = continuity.gap(tp, message.offset)
+        if expected is not None:
+            metrics.OFFSET_GAPS.labels(message.topic).inc()
+            log.error("offset_gap", topic=message.topic, partition=message.partition,
+                      offset=message.offset, expected=expected)  # fmt: skip
 
     @app.agent(topics.inputs, name="decide")
     async def decide(stream: faust.StreamT) -> None:
         async for event in stream.events():
             message = event.message
+            await check_continuity(message)
             if message.topic == SIGNALS_TOPIC:
                 handled = desk.on_signal((message.key or b"").decode(), message.value)
             elif message.topic in INPUT_TOPICS:
@@ -96,6 +123,11 @@ def register(
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: faust.App, revoked: object, **_: object) -> None:
         desk.on_rebalance()
+        continuity.forget()
+
+    @app.on_rebalance_complete.connect
+    async def on_resumed(sender: faust.App, **_: object) -> None:
+        desk.on_resume()
 
     def ready() -> dict[str, object]:
         assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == TICKETS)

@@ -30,6 +30,8 @@ class Handled:
     # (office_id, value) to send on the signals topic, keyed by office so it reaches its partition
     signals: list[tuple[str, bytes]] = field(default_factory=list)
     late: bool = False
+    # offices whose state changed: saved only once `records` are on the broker (see Desk.save)
+    changed: list[Office] = field(default_factory=list)
 
 
 class Desk:
@@ -55,14 +57,28 @@ class Desk:
         self.last_event_at: dict[str, float] = {}
         self.latest_on: dict[tuple[str, str], Instant] = {}
         self.heard_at: dict[tuple[str, str], float] = {}
-        self.assigned_at = time.monotonic()
+        # when records began to flow after the last assignment; None while partitions move
+        self.assigned_at: float | None = time.monotonic()
 
     def on_rebalance(self) -> None:
-        """Partitions moved: rebuild offices from the table, and wait for every topic again."""
+        """Partitions move: rebuild offices from the table, and hold every clock until records flow."""
         self.states.forget()
         self.latest_on.clear()
         self.heard_at.clear()
+        self.assigned_at = None
+
+    def on_resume(self) -> None:
+        """Tables are recovered and records flow again: each topic now has `idle_topic_s` to be heard
+        from. Counted from the revocation instead, a recovery longer than that would let a topic's
+        backlog fall behind a clock restored from the table, and its events would all be late."""
         self.assigned_at = time.monotonic()
+
+    def save(self, handled: Handled) -> None:
+        """Writes the changed state, after the records are acknowledged: a worker killed in between
+        reads the event again (its offset is not committed yet) and publishes the records again,
+        whereas state saved first would drop the event as a duplicate and lose its records."""
+        for office in handled.changed:
+            self.states.save(office)
 
     def on_input(self, topic: str, partition: int, offset: int, value: bytes | None) -> Handled:
         event = classify(value or b"", self.policies)
@@ -89,7 +105,8 @@ class Desk:
             if isinstance(event, Rejection):
                 return Handled()
             return self._apply(office_id, TOPIC_OF_TYPE[event.type], event)
-        return Handled(self._idle_advance(office_id) + self._status_if_due(office_id))
+        return Handled(self._idle_advance(office_id) + self._status_if_due(office_id),
+                       changed=[self.states.get(office_id)])  # fmt: skip
 
     def _apply(self, office_id: str, topic: str, event: Event) -> Handled:
         now = time.monotonic()
@@ -101,12 +118,11 @@ class Desk:
         if event.office_id != ALL_OFFICES and not receipt.duplicate:
             self.last_event_at[office_id] = now
         receipt.records += self._advance(office, office.clock.target())
-        self.states.save(office)
         if receipt.duplicate:
             metrics.DUPLICATES.labels(office_id).inc()
         if receipt.late:
             metrics.LATE.labels(office_id).inc()
-        return Handled(receipt.records, late=receipt.late)
+        return Handled(receipt.records, late=receipt.late, changed=[office])
 
     def _status_if_due(self, office_id: str) -> list[Record]:
         """Every `status_interval_s`, the office's status for dashboards (and the gauges)."""
@@ -123,12 +139,10 @@ class Desk:
         now = time.monotonic()
         idle = now - self.last_event_at.setdefault(office_id, now)
         office = self.states.get(office_id)
-        records = self._advance(office, office.live_target(round(idle * 1_000_000)))
-        self.states.save(office)
-        return records
+        return self._advance(office, office.live_target(round(idle * 1_000_000)))
 
     def _advance(self, office: Office, target: Instant | None) -> list[Record]:
-        if target is None:
+        if target is None or self.assigned_at is None:
             return []
         limit = self._aligned_limit(office)
         if limit is not None:
@@ -145,6 +159,6 @@ class Desk:
         limits = []
         for topic in INPUT_TOPICS:
             key = (office_id, topic)
-            if now - self.heard_at.get(key, self.assigned_at) < self.idle_topic_s:
+            if now - self.heard_at.get(key, self.assigned_at or now) < self.idle_topic_s:
                 limits.append(self.latest_on.get(key, -(2**62)) - office.clock.lateness)
         return min(limits) if limits else None

@@ -74,6 +74,12 @@ CONSUMER_LAG = Gauge(
     "kompensasi_consumer_lag_records", "Records behind the partition's end.", ["topic", "partition"],
     registry=REGISTRY,
 )  # fmt: skip
+OFFSET_GAPS = Counter(
+    "kompensasi_offset_gaps_total",
+    "Input records delivered after skipped offsets (faust-streaming#596).",
+    ["topic"],
+    registry=REGISTRY,
+)
 LATENCY = Histogram(
     "kompensasi_processing_latency_seconds", "From a record's arrival to its outputs being sent.",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0), registry=REGISTRY,
