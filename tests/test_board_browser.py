@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from streams.broker import Broker
 from streams.feed import produce_raw, topic_for
+from streams.settings import Settings
 from streams.supervise import WorkerProcess
 from tests.builders import call, flag, issue, tick
 
@@ -49,6 +50,12 @@ def send(broker: Broker, *events: dict) -> None:
         pool.submit(asyncio.run, produce_raw(broker.address, records)).result()
 
 
+def settle() -> None:
+    """A worker that just got its partitions holds office clocks until every input topic has been
+    heard from or stayed idle for `idle_topic_s`; this test feeds one topic only."""
+    time.sleep(Settings.idle_topic_s + 0.2)
+
+
 def numbers(page: Page) -> list[str]:
     return page.locator("#waiting .number").all_inner_texts()
 
@@ -60,6 +67,7 @@ def test_the_board_shows_calls_withdraws_and_survives_a_restart(
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     try:
         worker.wait_ready(90)
+        settle()
         page.goto(f"http://127.0.0.1:{worker.web_port}/board/kanim-blitar")
         expect(page.locator("#office")).to_have_text("Kantor Imigrasi Kelas II Non TPI Blitar")
         expect(page.locator("body")).not_to_have_class("offline")
@@ -91,6 +99,7 @@ def test_the_board_shows_calls_withdraws_and_survives_a_restart(
             broker.url, tmp_path / "w", web_port=worker.web_port, log_path=tmp_path / "w.log"
         ).start()
         worker.wait_ready(90)
+        settle()
         send(broker, tick("10:21:00"))
         expect(page.locator("body")).not_to_have_class("offline", timeout=10000)
         expect(page.locator("#waiting .number")).to_have_text(["K-003"], timeout=5000)
