@@ -222,7 +222,8 @@ def build(evaluation: Evaluation, generated_at: datetime, public: bool = False) 
         total = cells(evaluation.total, mask=False)
         periods.append({**total, "label": "Jumlah / Total"})
     grids = tables(periods, public)
-    period = f"{evaluation.first or '…'} – {evaluation.last or '…'}"
+    months = [m.label for m in evaluation.months] or ["…"]
+    period = f"{evaluation.first or months[0]} – {evaluation.last or months[-1]}"
     threshold_min = evaluation.threshold_s / 60
     facts = [
         ("Kantor / Office", f"{evaluation.office_name} ({evaluation.office_id})"),
@@ -243,16 +244,16 @@ def build(evaluation: Evaluation, generated_at: datetime, public: bool = False) 
             "Standar pelayanan",
             "Service standard",
             [
+                *(
+                    []
+                    if public
+                    else [Chart(charts.share_within(evaluation), "share within standard per month")]
+                ),
                 Text(
                     "Bagian pemohon yang dipanggil paling lama pada batas tunggu, per bulan, dan persentil "
                     "waktu tunggu pemohon yang dilayani.",
                     "Share of applicants called within the threshold, per month, and wait percentiles of the "
                     "applicants served.",
-                ),
-                *(
-                    []
-                    if public
-                    else [Chart(charts.share_within(evaluation), "share within standard per month")]
                 ),
                 grids["standard"],
                 *(
@@ -486,7 +487,7 @@ def to_html(document: Document) -> str:
 # ---- PDF --------------------------------------------------------------------------------------
 
 _FONT, _BOLD = "DejaVuSans", "DejaVuSans-Bold"
-_CHART_HEIGHT = 7 * cm
+_CHART_HEIGHT = 5.4 * cm
 
 
 def _fonts() -> None:
@@ -569,7 +570,7 @@ def _pdf_table(
     elif widths is None and total_width is not None:
         first = min(3.2 * 28.35, total_width / 4)
         widths = [first] + [(total_width - first) / (len(rows[0]) - 1)] * (len(rows[0]) - 1)
-    table = Table(rows, colWidths=widths, repeatRows=header_rows or 0)
+    table = Table(rows, colWidths=widths, repeatRows=header_rows or 0, hAlign="LEFT")
     style = [("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#bbbbbb")), ("VALIGN", (0, 0), (-1, -1), "TOP")]
     if header_rows:
         style.append(("BACKGROUND", (0, 0), (-1, header_rows - 1), colors.HexColor("#eef3fb")))

@@ -2,8 +2,8 @@
 aggregation of its decision log into monthly figures, and daily ones for the charts.
 
 It keeps counts, not records. The only per-ticket state is two joins (a late ticket waiting for
-its call, an at-risk warning waiting for its decision) and the ids seen recently for dropping
-copies; each is pruned once the other side of it has moved `WINDOW_S` of event time past it."""
+its call, an at-risk warning waiting for its decision), each pruned once the other side of it has
+moved `WINDOW_S` of event time past it, and the ids of the records counted, for dropping copies."""
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -158,11 +158,20 @@ class OfficeEvaluation:
     """Takes one office's published records (and, when given, its call and outage events) one by one."""
 
     def __init__(
-        self, policy: Policy, first: date | None = None, last: date | None = None, daily: bool = True
-    ):
+        self,
+        policy: Policy,
+        first: date | None = None,
+        last: date | None = None,
+        daily: bool = True,
+        bounded: bool = False,
+    ) -> None:
+        """`daily` keeps daily figures too (the report's charts); `bounded` forgets the ids of records
+        WINDOW_S behind, as a long-running worker must, where a report remembers every id of its period
+        (its files may overlap)."""
         self.policy = policy
         self.first, self.last = first, last
         self.daily = daily
+        self.bounded = bounded
         self.months: dict[str, Tally] = {}
         self.days: dict[str, Tally] = {}
         self._seen = _Recent()  # record ids, for dropping copies
@@ -388,7 +397,8 @@ class OfficeEvaluation:
 
     def _prune(self) -> None:
         # Each side of a join is forgotten once the side it waits for has moved past it.
-        self._seen.prune(max(self._decided_until, self._warned_until, self._latest or 0.0))
+        if self.bounded:
+            self._seen.prune(max(self._decided_until, self._warned_until, self._latest or 0.0))
         self._late.prune(self._called_until)
         self._calls.prune(self._decided_until)
         self._warned.prune(self._decided_until)
