@@ -1,6 +1,7 @@
 """`kompensasi report` on a generated 60-day log: every figure against counts made here from the
 records and events, the HTML tables from the same numbers, and a PDF that renders."""
 
+import itertools
 import json
 import re
 import subprocess
@@ -48,30 +49,66 @@ def sixty_days(policy: Policy, applicants: int = 60) -> list[Event]:
         tickets = [e for e in today if e["type"] == "ticket_issued" and e["stage"] == "biometric"]
         for n in range(d % 4):
             named = tickets[(n * 7 + d) % len(tickets)]["ticket_id"] if n % 2 == 0 else None
-            today.append({
-                "event_id": f"complaint/{day}/{n}", "type": "complaint_filed", "office_id": policy.office_id,
-                "occurred_at": _stamp(day, 15, 10 + n, zone), "complaint_id": f"K/{day}/{n}",
-                "ticket_id": named, "category": CATEGORIES[(d + n) % 4], "channel": "lapor.go.id",
-                "summary": "saya menunggu terlalu lama",
-            })  # fmt: skip
+            today.append(
+                {
+                    "event_id": f"complaint/{day}/{n}",
+                    "type": "complaint_filed",
+                    "office_id": policy.office_id,
+                    "occurred_at": _stamp(day, 15, 10 + n, zone),
+                    "complaint_id": f"K/{day}/{n}",
+                    "ticket_id": named,
+                    "category": CATEGORIES[(d + n) % 4],
+                    "channel": "lapor.go.id",
+                    "summary": "saya menunggu terlalu lama",
+                }
+            )
         if d % 9 == 4:  # arrives after its time: the clock has passed it
             today += [
-                {"event_id": f"late-outage/{day}/s", "type": "outage_started", "office_id": policy.office_id,
-                 "occurred_at": _stamp(day, 9, 0, zone), "outage_id": f"late/{day}", "system": "SMART"},
-                {"event_id": f"late-outage/{day}/e", "type": "outage_ended", "office_id": policy.office_id,
-                 "occurred_at": _stamp(day, 9, 30, zone), "outage_id": f"late/{day}"},
-            ]  # fmt: skip
+                {
+                    "event_id": f"late-outage/{day}/s",
+                    "type": "outage_started",
+                    "office_id": policy.office_id,
+                    "occurred_at": _stamp(day, 9, 0, zone),
+                    "outage_id": f"late/{day}",
+                    "system": "SMART",
+                },
+                {
+                    "event_id": f"late-outage/{day}/e",
+                    "type": "outage_ended",
+                    "office_id": policy.office_id,
+                    "occurred_at": _stamp(day, 9, 30, zone),
+                    "outage_id": f"late/{day}",
+                },
+            ]
         if d % 11 == 3:
-            today.append({"event_id": f"late-review/{day}", "type": "review_flagged", "office_id": policy.office_id,
-                          "occurred_at": _stamp(day, 10, 0, zone), "applicant_id": tickets[0]["applicant_id"],
-                          "reason": "dokumen"})  # fmt: skip
+            today.append(
+                {
+                    "event_id": f"late-review/{day}",
+                    "type": "review_flagged",
+                    "office_id": policy.office_id,
+                    "occurred_at": _stamp(day, 10, 0, zone),
+                    "applicant_id": tickets[0]["applicant_id"],
+                    "reason": "dokumen",
+                }
+            )
         if d == 20:  # a nationwide outage overlapping the office's own 11:00-11:40
             today += [
-                {"event_id": "nation/s", "type": "outage_started", "office_id": "*",
-                 "occurred_at": _stamp(day, 11, 20, zone), "outage_id": "nation", "system": "SIMKIM"},
-                {"event_id": "nation/e", "type": "outage_ended", "office_id": "*",
-                 "occurred_at": _stamp(day, 12, 5, zone), "outage_id": "nation"},
-            ]  # fmt: skip
+                {
+                    "event_id": "nation/s",
+                    "type": "outage_started",
+                    "office_id": "*",
+                    "occurred_at": _stamp(day, 11, 20, zone),
+                    "outage_id": "nation",
+                    "system": "SIMKIM",
+                },
+                {
+                    "event_id": "nation/e",
+                    "type": "outage_ended",
+                    "office_id": "*",
+                    "occurred_at": _stamp(day, 12, 5, zone),
+                    "outage_id": "nation",
+                },
+            ]
         events += today
     events.append(closing_event(policy, START + timedelta(days=DAYS - 1)))
     return events
@@ -244,8 +281,23 @@ def test_every_figure_of_a_sixty_day_report_matches_counts_made_from_the_log(tmp
     inputs = write_lines(tmp_path / "in.jsonl", events)
     out = tmp_path / "report"
     last = START + timedelta(days=DAYS - 1)
-    code = main(["report", "--office", policy.office_id, "--from", START.isoformat(), "--to", last.isoformat(),
-                 "--input", str(output), "--input", str(inputs), "--out", str(out)])  # fmt: skip
+    code = main(
+        [
+            "report",
+            "--office",
+            policy.office_id,
+            "--from",
+            START.isoformat(),
+            "--to",
+            last.isoformat(),
+            "--input",
+            str(output),
+            "--input",
+            str(inputs),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     want = expected(policy, events, records)
     figures = json.loads((out / "report.json").read_text())
@@ -269,18 +321,24 @@ def test_every_figure_of_a_sixty_day_report_matches_counts_made_from_the_log(tmp
         assert nonzero(month["suppressed_by"]) == w["suppressed_by"]
         assert nonzero(month["revoked_by"]) == w["revoked_by"]
         assert (month["claims_granted"], month["claims_rejected"]) == (
-            w["claims"].get("granted", 0), w["claims"].get("rejected", 0))  # fmt: skip
+            w["claims"].get("granted", 0),
+            w["claims"].get("rejected", 0),
+        )
         assert nonzero(month["rejected_by"]) == w["rejected_by"]
         assert nonzero(month["referrals"]) == w["referrals"]
         assert month["warned"] == w["warned"]["all"]
         assert nonzero(month["warned_ended"]) == {k: v for k, v in w["warned"].items() if k != "all"}
         assert month["prevention_rate"] == pytest.approx(w["prevention_rate"])
         assert (month["priority_assigned"], month["priority_withdrawn"]) == (
-            w["priority"].get("assigned", 0), w["priority"].get("withdrawn", 0))  # fmt: skip
+            w["priority"].get("assigned", 0),
+            w["priority"].get("withdrawn", 0),
+        )
     all_waits = [x for w in want.values() for x in w["waits"]]
     edges = [round(i * policy.threshold_s / 8) for i in range(17)]
-    bins = [sum(1 for x in all_waits if (lo < x or (i == 0 and x == 0)) and x <= hi)
-            for i, (lo, hi) in enumerate(zip(edges, edges[1:], strict=False))]  # fmt: skip
+    bins = [
+        sum(1 for x in all_waits if (lo < x or (i == 0 and x == 0)) and x <= hi)
+        for i, (lo, hi) in enumerate(itertools.pairwise(edges))
+    ]
     assert [n for _, _, n in figures["histogram"]] == [*bins, sum(1 for x in all_waits if x > edges[-1])]
     assert figures["total"]["decisions"] == sum(w["decisions"] for w in want.values())
     assert len(figures["days"]) == DAYS
@@ -290,31 +348,66 @@ def test_every_figure_of_a_sixty_day_report_matches_counts_made_from_the_log(tmp
     for label, w in want.items():
         o = w["outcomes"]
         assert body_rows(page, "outcomes")[label] == [
-            *(str(o.get(k, 0)) for k in ("within_standard", "not_served", "ineligible", "suppressed", "eligible",
-                                         "revoked")),
-            str(w["priority"].get("assigned", 0)), str(w["priority"].get("withdrawn", 0))]  # fmt: skip
+            *(
+                str(o.get(k, 0))
+                for k in ("within_standard", "not_served", "ineligible", "suppressed", "eligible", "revoked")
+            ),
+            str(w["priority"].get("assigned", 0)),
+            str(w["priority"].get("withdrawn", 0)),
+        ]
         p50, p90 = (nearest_rank(w["waits"], p) for p in (50, 90))
         assert body_rows(page, "standard")[label] == [
-            str(w["decisions"]), str(w["within_standard"]), str(w["past_threshold"]), pct(w["share_within"]),
-            f"{p50 / 60:.1f}", f"{p90 / 60:.1f}", str(w["late_wait_unknown"])]  # fmt: skip
+            str(w["decisions"]),
+            str(w["within_standard"]),
+            str(w["past_threshold"]),
+            pct(w["share_within"]),
+            f"{p50 / 60:.1f}",
+            f"{p90 / 60:.1f}",
+            str(w["late_wait_unknown"]),
+        ]
         assert body_rows(page, "outages")[label] == [
-            str(w["outages"]), f"{w['outage_hours']:.1f}", str(w["suppressed_by"].get("system_outage", 0)),
-            str(w["revoked_by"].get("system_outage", 0))]  # fmt: skip
+            str(w["outages"]),
+            f"{w['outage_hours']:.1f}",
+            str(w["suppressed_by"].get("system_outage", 0)),
+            str(w["revoked_by"].get("system_outage", 0)),
+        ]
         assert body_rows(page, "referrals")[label] == [
             str(sum(w["referrals"].values())),
-            *(str(w["referrals"].get(c, 0)) for c in (*CATEGORIES, "auto"))]  # fmt: skip
+            *(str(w["referrals"].get(c, 0)) for c in (*CATEGORIES, "auto")),
+        ]
         assert body_rows(page, "at_risk")[label] == [
-            str(w["warned"]["all"]), *(str(w["warned"].get(k, 0)) for k in ("in_time", "late", "not_served")),
-            "0", pct(w["prevention_rate"])]  # fmt: skip
+            str(w["warned"]["all"]),
+            *(str(w["warned"].get(k, 0)) for k in ("in_time", "late", "not_served")),
+            "0",
+            pct(w["prevention_rate"]),
+        ]
         claims = w["claims"]
         assert body_rows(page, "claims")[label][:3] == [
-            str(sum(claims.values())), str(claims.get("granted", 0)), str(claims.get("rejected", 0))]  # fmt: skip
+            str(sum(claims.values())),
+            str(claims.get("granted", 0)),
+            str(claims.get("rejected", 0)),
+        ]
 
     pdf = out / "report.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
     ARTIFACTS.mkdir(exist_ok=True)
-    subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf),
-                    str(ARTIFACTS / "report-page1")], check=True, timeout=60)  # fmt: skip
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "80",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(pdf),
+            str(ARTIFACTS / "report-page1"),
+        ],
+        check=True,
+        timeout=60,
+    )
     assert (ARTIFACTS / "report-page1.png").stat().st_size > 10_000
     text = subprocess.run(
         ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
@@ -329,6 +422,22 @@ def test_unusable_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main([*common, "--to", "2026-02-01", "--input", "x"]) == 2
     assert main([*common, "--to", "2026-03-31"]) == 2  # neither --input nor --broker
     assert main([*common, "--to", "2026-03-31", "--input", str(tmp_path / "missing.jsonl")]) == 2
-    assert main(["report", "--office", "nowhere", "--from", "2026-03-01", "--to", "2026-03-02",
-                 "--input", "x", "--out", str(tmp_path)]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "report",
+                "--office",
+                "nowhere",
+                "--from",
+                "2026-03-01",
+                "--to",
+                "2026-03-02",
+                "--input",
+                "x",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "kompensasi report:" in capsys.readouterr().err
