@@ -12,6 +12,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY oversight/ oversight/
 COPY rules/ rules/
 COPY schemas/ schemas/
 COPY streams/ streams/

@@ -16,10 +16,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/kompensasi demo
 
-# Debian's chromium (browser tests) and promtool (alert-rule tests), installed when missing.
+# Debian's chromium (browser tests), promtool (alert-rule tests) and poppler-utils (pdftoppm and
+# pdftotext, report tests), installed when missing.
 tools:
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 	@command -v promtool >/dev/null || { apt-get update -q && $(APT_INSTALL) prometheus; }
+	@command -v pdftoppm >/dev/null || { apt-get update -q && $(APT_INSTALL) poppler-utils; }
 
 test: $(STAMP) tools
 	$(BIN)/ruff check .

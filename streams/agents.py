@@ -14,7 +14,7 @@ from schemas.records import (
     PriorityTicketWithdrawn,
     Record,
 )
-from schemas.topics import INPUT_TOPICS, OUTPUT_TOPICS, TICKETS
+from schemas.topics import INPUT_TOPICS, OUTPUT_TOPICS, SYSTEM_STATUS, TICKETS
 from streams import metrics
 from streams.board import Views
 from streams.codec import encode, key_of, topic_of
@@ -22,7 +22,7 @@ from streams.continuity import Continuity, GroupOffsets
 from streams.desk import SIGNALS_TOPIC, Desk, Handled
 from streams.logs import log
 from streams.topics import Topics
-from streams.web import Hub, follow_outputs, register_pages
+from streams.web import Hub, follow_outputs, register_pages, register_public
 
 _TICK = orjson.dumps({"signal": "tick"})
 
@@ -135,6 +135,7 @@ def register(
         return {"ready": is_ready, "partitions": assigned}
 
     register_pages(app, views, hub, ready)
+    register_public(app, views)
 
     @app.timer(5.0)
     async def consumer_lag() -> None:
@@ -146,4 +147,5 @@ def register(
 
     @app.task
     async def follow_published_records() -> None:
-        await follow_outputs(bootstrap, [*OUTPUT_TOPICS, TICKETS], views, hub, client_options)
+        # The calls and outages too: the board shows calls, the public summary measures outages.
+        await follow_outputs(bootstrap, [*OUTPUT_TOPICS, TICKETS, SYSTEM_STATUS], views, hub, client_options)

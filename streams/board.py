@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from oversight.evaluation import OfficeEvaluation
 from rules.policy import Policy
 
 Value = dict[str, Any]
@@ -111,10 +112,16 @@ class OfficeView:
 class Views:
     def __init__(self, policies: list[Policy]) -> None:
         self.offices = {p.office_id: OfficeView(p.office_id, p.office_name, p.time_zone) for p in policies}
+        # The public summary's monthly figures (counts only, no records), fed from the same stream.
+        self.public = {p.office_id: OfficeEvaluation(p, daily=False, bounded=True) for p in policies}
 
     def apply(self, topic: str, value: Value) -> str | None:
         """Takes a record; returns the office whose pages changed."""
-        view = self.offices.get(str(value.get("office_id")))
+        office_id = str(value.get("office_id"))
+        for evaluation in self.public.values() if office_id == "*" else [self.public.get(office_id)]:
+            if evaluation is not None:
+                evaluation.add(value)
+        view = self.offices.get(office_id)
         if view is not None and view.apply(topic, value):
             return view.office_id
         return None

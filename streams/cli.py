@@ -1,4 +1,4 @@
-"""The `kompensasi` command: replay, worker, broker, demo, schemas."""
+"""The `kompensasi` command: replay, worker, broker, demo, report, schemas."""
 
 import argparse
 import os
@@ -38,6 +38,23 @@ def _parser() -> argparse.ArgumentParser:
     broker = sub.add_parser("broker", help="run the embedded Kafka-compatible broker in the foreground")
     broker.add_argument("--port", type=int, default=9092)
 
+    report = sub.add_parser(
+        "report", help="the evaluation report of an office (HTML, PDF, JSON) from its decision log"
+    )
+    report.add_argument("--policy", action="append", metavar="PATH", help="policy file or folder")
+    report.add_argument("--office", required=True, metavar="ID")
+    report.add_argument("--from", dest="first", required=True, metavar="DATE", help="first day, YYYY-MM-DD")
+    report.add_argument("--to", dest="last", required=True, metavar="DATE", help="last day, YYYY-MM-DD")
+    report.add_argument(
+        "--input", action="append", metavar="FILE",
+        help="replay output, or input events for calls and outages (JSON Lines; repeatable)",
+    )  # fmt: skip
+    report.add_argument("--broker", metavar="URL", help="read the topics from the beginning instead")
+    report.add_argument("--out", required=True, metavar="DIR")
+    report.add_argument(
+        "--public", action="store_true", help="the public summary: monthly, small cells masked"
+    )
+
     schemas = sub.add_parser("schemas", help="write the JSON Schema of every topic under schemas/json")
     schemas.add_argument("--out", default=None, metavar="DIR")
 
@@ -71,6 +88,13 @@ def main(argv: list[str] | None = None) -> int:
         from streams.demo import run_demo
 
         return run_demo(policies, args.applicants, args.seconds)
+    if args.command == "report":
+        from streams.report import main_report
+
+        return main_report(
+            policies, args.office, args.first, args.last, args.input, args.broker, args.out, args.public,
+            settings_from(policies, chosen),
+        )  # fmt: skip
     if args.command == "schemas":
         return _write_schemas(args.out)
     return 2

@@ -154,3 +154,30 @@ async def follow_outputs(
                 publish_change(views, hub, office_id)
     finally:
         await consumer.stop()
+
+
+def register_public(app: faust.App, views: Views) -> None:
+    """The public summary (Ombudsman agreement, Pasal 6): open to anyone, monthly figures only, small
+    cells masked; built from the read model of the published records."""
+    from datetime import UTC, datetime
+
+    from oversight.disclosure import public_summary
+    from oversight.document import build, to_html
+
+    def evaluation_or_404(web: faust.web.View, office_id: str) -> Any:
+        evaluation = views.public.get(office_id)
+        if evaluation is None:
+            raise web.NotFound("no such office")
+        return evaluation.evaluation()
+
+    @app.page("/public/{office_id}")
+    class PublicPage(faust.web.View):
+        async def get(self, request: faust.web.Request, office_id: str) -> faust.web.Response:
+            figures = evaluation_or_404(self, office_id)
+            now = datetime.now(UTC).astimezone(views.public[office_id].policy.zone)
+            return self.html(to_html(build(figures, now, public=True)))
+
+    @app.page("/public/{office_id}/data")
+    class PublicData(faust.web.View):
+        async def get(self, request: faust.web.Request, office_id: str) -> faust.web.Response:
+            return self.json(public_summary(evaluation_or_404(self, office_id)))
