@@ -1,19 +1,27 @@
 """The worker's web pages and read-only JSON API: the waiting-room board, the operations view,
-live updates by server-sent events, and /metrics."""
+live updates by server-sent events, the referrals, the audit trail of a ticket, and /metrics.
+Who may read which route is declared here with `access.guard` (streams/access.py)."""
 
 import asyncio
 import contextlib
+import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import date
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import faust
 import orjson
 from aiohttp import web as aioweb
+from aiokafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from streams.access import Access
+from streams.audit import AuditLog, window
 from streams.board import Views
+from streams.logs import log
 from streams.metrics import REGISTRY
 
 _KEEPALIVE_S = 15.0
@@ -64,7 +72,25 @@ class Hub:
         return response
 
 
-def register_pages(app: faust.App, views: Views, hub: Hub, ready: Callable[[], dict[str, Any]]) -> None:
+def dates(query: Mapping[str, str]) -> tuple[date | None, date | None]:
+    """`?from=` and `?to=` as dates; ValueError when either is not YYYY-MM-DD or from is after to."""
+    since, until = (date.fromisoformat(query[k]) if query.get(k) else None for k in ("from", "to"))
+    if since is not None and until is not None and since > until:
+        raise ValueError("from is after to")
+    return since, until
+
+
+def register_pages(
+    app: faust.App,
+    views: Views,
+    hub: Hub,
+    ready: Callable[[], dict[str, Any]],
+    access: Access,
+    audit: AuditLog,
+) -> None:
+    app.web.web_app.middlewares.append(access.middleware)
+    guard = access.guard
+
     def office_or_404(web: faust.web.View, office_id: str) -> Any:
         view = views.offices.get(office_id)
         if view is None:
@@ -93,7 +119,7 @@ def register_pages(app: faust.App, views: Views, hub: Hub, ready: Callable[[], d
         async def get(self, request: faust.web.Request, office_id: str) -> faust.web.Response:
             return self.json(office_or_404(self, office_id).board())
 
-    @app.page("/offices/{office_id}/status")
+    @app.page(guard("/offices/{office_id}/status"))
     class StatusData(faust.web.View):
         async def get(self, request: faust.web.Request, office_id: str) -> faust.web.Response:
             return self.json(office_or_404(self, office_id).operations())
@@ -104,7 +130,7 @@ def register_pages(app: faust.App, views: Views, hub: Hub, ready: Callable[[], d
             view = office_or_404(self, office_id)
             return await hub.serve(request, office_id, "board", view.board())
 
-    @app.page("/offices/{office_id}/ops/stream")
+    @app.page(guard("/offices/{office_id}/ops/stream"))
     class OpsStream(faust.web.View):
         async def get(self, request: Any, office_id: str) -> Any:
             view = office_or_404(self, office_id)
@@ -116,11 +142,50 @@ def register_pages(app: faust.App, views: Views, hub: Hub, ready: Callable[[], d
             office_or_404(self, office_id)
             return self.html(page("board.html"))
 
-    @app.page("/ops/{office_id}")
+    @app.page(guard("/ops/{office_id}"))
     class OpsPage(faust.web.View):
         async def get(self, request: faust.web.Request, office_id: str) -> faust.web.Response:
             office_or_404(self, office_id)
             return self.html(page("ops.html"))
+
+    @app.page(guard("/offices/{office_id}/referrals"))
+    class Referrals(faust.web.View):
+        async def get(self, request: faust.web.Request, office_id: str) -> faust.web.Response:
+            return self.json(office_or_404(self, office_id).referral_list())
+
+    @app.page(guard("/audit/{office_id}/{ticket_id}"))
+    class AuditTrail(faust.web.View):
+        async def get(self, request: Any, office_id: str, ticket_id: str) -> faust.web.Response:
+            view = office_or_404(self, office_id)
+            try:
+                since, until = dates(request.query)
+            except ValueError:
+                return self.json(
+                    {"error": "from and to are dates, YYYY-MM-DD, from not after to"}, status=400
+                )
+            started = time.monotonic()
+            since_ms, until_ms = window(since, until, ZoneInfo(view.time_zone))
+            try:
+                entries, read = await audit.trail(office_id, ticket_id, since_ms, until_ms)
+            except TimeoutError:
+                log.warning("audit_timeout", office=office_id, ticket_id=ticket_id)
+                return self.json(
+                    {"error": f"reading the log took over {audit.timeout_s:g} s; "
+                              "narrow it with ?from= and ?to= (YYYY-MM-DD, office days)"},
+                    status=503,
+                )  # fmt: skip
+            except KafkaError as exc:
+                log.warning("audit_failed", office=office_id, error=type(exc).__name__)
+                return self.json({"error": "the log could not be read"}, status=503)
+            log.info(
+                "audit", office=office_id, ticket_id=ticket_id, records_read=read, entries=len(entries),
+                seconds=round(time.monotonic() - started, 3),
+            )  # fmt: skip
+            return self.json(
+                {"office_id": office_id, "ticket_id": ticket_id,
+                 "from": since and since.isoformat(), "to": until and until.isoformat(),
+                 "records_read": read, "entries": [e.public() for e in entries]}
+            )  # fmt: skip
 
 
 def publish_change(views: Views, hub: Hub, office_id: str) -> None:
