@@ -31,18 +31,36 @@ def page(name: str) -> str:
     return (resources.files("streams") / "pages" / name).read_text("utf-8")
 
 
+_CLOSE = b""  # never a snapshot: ends an event stream
+
+
+def _offer(queue: asyncio.Queue[bytes], data: bytes) -> None:
+    if queue.full():  # a slow browser gets the newest snapshot, not a backlog
+        queue.get_nowait()
+    queue.put_nowait(data)
+
+
 class Hub:
     """Pushes the latest snapshot of an office's page to every open event stream."""
 
     def __init__(self) -> None:
         self.streams: dict[tuple[str, str], set[asyncio.Queue[bytes]]] = defaultdict(set)
+        self.closed = False
 
     def publish(self, office_id: str, kind: str, snapshot: Any) -> None:
+        if self.closed:  # a snapshot must not push the end of a stream out of its queue
+            return
         data = orjson.dumps(snapshot)
         for queue in self.streams[(office_id, kind)]:
-            if queue.full():  # a slow browser gets the newest snapshot, not a backlog
-                queue.get_nowait()
-            queue.put_nowait(data)
+            _offer(queue, data)
+
+    async def close_all(self, _: aioweb.Application) -> None:
+        """On shutdown: an open stream would hold the web server, and the worker's SIGTERM, until
+        killed. The pages reconnect by themselves to another worker or this one restarted."""
+        self.closed = True
+        for queues in self.streams.values():
+            for queue in queues:
+                _offer(queue, _CLOSE)
 
     async def serve(
         self, request: aioweb.Request, office_id: str, kind: str, first: Any
@@ -62,6 +80,8 @@ class Hub:
             while True:
                 try:
                     data = await asyncio.wait_for(queue.get(), _KEEPALIVE_S)
+                    if data == _CLOSE:
+                        break
                     await response.write(b"data: " + data + b"\n\n")
                 except TimeoutError:
                     await response.write(b": keep-alive\n\n")
@@ -89,6 +109,7 @@ def register_pages(
     audit: AuditLog,
 ) -> None:
     app.web.web_app.middlewares.append(access.middleware)
+    app.web.web_app.on_shutdown.append(hub.close_all)
     guard = access.guard
 
     def office_or_404(web: faust.web.View, office_id: str) -> Any:
