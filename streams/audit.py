@@ -224,7 +224,7 @@ class AuditLog:
                 tps.add(TopicPartition(topic, partition_of(trail.office_id, partitions)))
                 if topic == SYSTEM_STATUS:
                     tps.add(TopicPartition(topic, partition_of(ALL_OFFICES, partitions)))
-            start, stop = await _bounds(consumer, sorted(tps), since_ms, until_ms)
+            start, stop, open_ended = await _bounds(consumer, sorted(tps), since_ms, until_ms)
             pending = {tp for tp in tps if start[tp] < stop[tp]}
             if not pending:
                 return [], 0
@@ -234,6 +234,13 @@ class AuditLog:
             read = 0
             while pending:
                 batch = await consumer.getmany(*pending, timeout_ms=500, max_records=5000)
+                for tp in open_ended & pending:
+                    # The embedded broker under-reports end offsets after multi-record batches (README,
+                    # "Guarantees"); the high watermark of a fetch is right: the first one read is the end.
+                    highwater = consumer.highwater(tp)
+                    if highwater is not None:
+                        stop[tp] = max(stop[tp], highwater)
+                        open_ended.discard(tp)
                 for tp, messages in batch.items():
                     for m in messages:
                         if m.offset >= stop[tp] or m.value is None:
@@ -254,19 +261,22 @@ class AuditLog:
 
 async def _bounds(
     consumer: AIOKafkaConsumer, tps: list[TopicPartition], since_ms: int | None, until_ms: int | None
-) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
-    """Offsets to read from and up to. The time index narrows them where the broker answers by
-    timestamp; one that ignores timestamps (the embedded broker) answers with earlier offsets,
-    which only means reading more, and the record timestamps are checked anyway."""
+) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int], set[TopicPartition]]:
+    """Offsets to read from and up to, and the partitions read up to their end. The time index
+    narrows them where the broker answers by timestamp; one that ignores timestamps (the embedded
+    broker) answers with earlier offsets, which only means reading more, and the record timestamps
+    are checked anyway."""
     start = dict(await consumer.beginning_offsets(tps))
     stop = dict(await consumer.end_offsets(tps))
     if since_ms is not None:
         found = await consumer.offsets_for_times(dict.fromkeys(tps, since_ms))
         for tp, hit in found.items():
             start[tp] = stop[tp] if hit is None else max(start[tp], hit.offset)
+    open_ended = set(tps)
     if until_ms is not None:
         found = await consumer.offsets_for_times(dict.fromkeys(tps, until_ms + _CLOCK_MARGIN_MS))
         for tp, hit in found.items():
             if hit is not None and hit.timestamp >= until_ms + _CLOCK_MARGIN_MS:
                 stop[tp] = min(stop[tp], hit.offset)
-    return start, stop
+                open_ended.discard(tp)
+    return start, stop, open_ended
