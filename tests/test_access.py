@@ -60,9 +60,8 @@ def concrete(pattern: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "x"), pattern)
 
 
-@pytest.fixture
-async def client(broker: Broker, tmp_path: Path) -> AsyncIterator[TestClient]:
-    await ensure_topics(broker.address, 2, 1, {})
+def web_app(broker: Broker, tmp_path: Path, audit_timeout_s: float = 30.0) -> web.Application:
+    """The worker's web app, built by create_app but not started."""
     settings = Settings(
         policies=load_policies(None),
         broker=broker.url,
@@ -71,10 +70,17 @@ async def client(broker: Broker, tmp_path: Path) -> AsyncIterator[TestClient]:
         data_dir=str(tmp_path),
         staff_tokens=f"{STAFF}, {STAFF_NEXT}",
         inspector_tokens=INSPECTOR,
+        audit_timeout_s=audit_timeout_s,
     )
     app = create_app(settings)
     app.web.init_server()  # Faust's own blueprints, as a started worker has them
-    async with TestClient(TestServer(app.web.web_app)) as c:
+    return app.web.web_app
+
+
+@pytest.fixture
+async def client(broker: Broker, tmp_path: Path) -> AsyncIterator[TestClient]:
+    await ensure_topics(broker.address, 2, 1, {})
+    async with TestClient(TestServer(web_app(broker, tmp_path))) as c:
         yield c
 
 
@@ -160,6 +166,20 @@ async def test_the_audit_route_checks_its_dates(client: TestClient) -> None:
     assert (body["from"], body["to"], body["entries"]) == ("2026-03-01", "2026-03-31", [])
     async with client.get("/audit/no-such-office/T-1", headers=bearer) as r:
         assert r.status == 404
+
+
+@pytest.mark.broker
+async def test_an_audit_trail_over_its_time_limit_says_how_to_narrow_it(
+    broker: Broker, tmp_path: Path
+) -> None:
+    await ensure_topics(broker.address, 2, 1, {})
+    bearer = {"Authorization": f"Bearer {STAFF}"}
+    async with (
+        TestClient(TestServer(web_app(broker, tmp_path, audit_timeout_s=1e-6))) as c,
+        c.get("/audit/kanim-blitar/T-1", headers=bearer) as r,
+    ):
+        assert r.status == 503
+        assert "narrow it with ?from= and ?to=" in (await r.json())["error"]
 
 
 async def test_a_route_for_one_role_refuses_the_other() -> None:
