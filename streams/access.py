@@ -63,7 +63,7 @@ def tokens_from_file(text: str, where: str) -> list[tuple[Role, bytes]]:
         words = line.split()
         if not words or words[0].startswith("#"):
             continue
-        if len(words) != 2 or words[0] not in Role.__members__.values():
+        if len(words) != 2 or words[0] not in {r.value for r in Role}:
             raise TokenError(f"{where} line {number}: expected `staff TOKEN` or `inspector TOKEN`")
         out.append((Role(words[0]), _checked(words[1], f"{where} line {number}")))
     return out
