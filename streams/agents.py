@@ -5,6 +5,7 @@ import time
 
 import faust
 import orjson
+from faust.exceptions import ConsumerNotStarted
 
 from schemas.records import (
     ClaimDecision,
@@ -16,6 +17,8 @@ from schemas.records import (
 )
 from schemas.topics import INPUT_TOPICS, OUTPUT_TOPICS, SYSTEM_STATUS, TICKETS
 from streams import metrics
+from streams.access import Access
+from streams.audit import AuditLog
 from streams.board import Views
 from streams.codec import encode, key_of, topic_of
 from streams.continuity import Continuity, GroupOffsets
@@ -55,6 +58,8 @@ def register(
     tick_interval_s: float,
     bootstrap: str,
     client_options: dict[str, object],
+    access: Access,
+    audit_timeout_s: float,
 ) -> None:
     views = Views(list(desk.policies.values()))
     hub = Hub()
@@ -130,11 +135,15 @@ def register(
         desk.on_resume()
 
     def ready() -> dict[str, object]:
-        assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == TICKETS)
+        try:
+            assignment = app.consumer.assignment()
+        except ConsumerNotStarted:  # the web server answers before the consumer thread is up
+            return {"ready": False, "partitions": []}
+        assigned = sorted(tp.partition for tp in assignment if tp.topic == TICKETS)
         is_ready = bool(assigned) and not app.rebalancing and app.tables.recovery.completed.is_set()
         return {"ready": is_ready, "partitions": assigned}
 
-    register_pages(app, views, hub, ready)
+    register_pages(app, views, hub, ready, access, AuditLog(bootstrap, dict(client_options), audit_timeout_s))
     register_public(app, views)
 
     @app.timer(5.0)

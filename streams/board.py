@@ -5,6 +5,7 @@ office's board, whichever partition the office lives on. Only the latest service
 
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from oversight.evaluation import OfficeEvaluation
@@ -12,6 +13,8 @@ from rules.policy import Policy
 
 Value = dict[str, Any]
 _DECISIONS_SHOWN = 200
+# The referrals list is for inspectors browsing recent cases; the full history is the topic itself.
+REFERRALS_KEPT = 1000
 
 
 @dataclass
@@ -27,6 +30,7 @@ class OfficeView:
     status: Value | None = None
     at_risk: dict[str, Value] = field(default_factory=dict)
     decisions: deque[Value] = field(default_factory=lambda: deque(maxlen=_DECISIONS_SHOWN))
+    referrals: dict[str, Value] = field(default_factory=dict)  # referral_id -> record, every day's
 
     def _new_day(self, day: str | None) -> None:
         if day is None or (self.day is not None and day <= self.day):
@@ -73,12 +77,24 @@ class OfficeView:
         if kind == "ticket_at_risk":
             self.at_risk[value["ticket_id"]] = value
             return True
+        if kind == "ombudsman_referral":
+            self._referred(value)
+            return False  # not on the board or the operations page
         if kind == "compensation_decision":
             self._new_day(value["service_day"])
             self.at_risk.pop(value["ticket_id"], None)
             self.decisions.appendleft(value)
             return True
         return False
+
+    def _referred(self, value: Value) -> None:
+        # A copy published twice (at-least-once) has the same referral_id.
+        if value["referral_id"] in self.referrals:
+            return
+        datetime.fromisoformat(value["referred_at"])  # a record the list could not sort is not kept
+        self.referrals[value["referral_id"]] = value
+        if len(self.referrals) > REFERRALS_KEPT:
+            del self.referrals[next(iter(self.referrals))]
 
     def _called(self, ticket_id: str, priority_no: str, call: Value) -> None:
         self.waiting.pop(ticket_id, None)
@@ -107,6 +123,13 @@ class OfficeView:
             "at_risk": at_risk,
             "decisions": list(self.decisions),
         }
+
+    def referral_list(self) -> Value:
+        """Newest first: what the inspector and staff read, with the evidence and no personal text."""
+        newest = sorted(
+            self.referrals.values(), key=lambda v: datetime.fromisoformat(v["referred_at"]), reverse=True
+        )
+        return {"office_id": self.office_id, "office_name": self.office_name, "referrals": newest}
 
 
 class Views:

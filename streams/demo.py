@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import secrets
 import shutil
 import sys
 import tempfile
@@ -103,7 +104,16 @@ def run_demo(policies: list[Policy], applicants: int = 300, seconds: float = 60.
     workdir = Path(tempfile.mkdtemp(prefix="kompensasi-demo-"))
     started = time.monotonic()
     broker = start_broker()
-    worker = WorkerProcess(broker.url, workdir / "worker", log_path=workdir / "worker.log")
+    # The operations view needs a staff token: one for this run, in a file rather than on screen.
+    token, token_file = secrets.token_urlsafe(32), workdir / "staff-token"
+    token_file.touch(mode=0o600)
+    token_file.write_text(token + "\n")
+    worker = WorkerProcess(
+        broker.url,
+        workdir / "worker",
+        log_path=workdir / "worker.log",
+        env={"KOMPENSASI_STAFF_TOKENS": token},
+    )
     try:
         print(f"Kompensasi demo: {policy.office_name}, {DAY}, {applicants} applicants", flush=True)
         print(
@@ -116,7 +126,8 @@ def run_demo(policies: list[Policy], applicants: int = 300, seconds: float = 60.
             f"worker ready in {time.monotonic() - started:.0f} s; streaming the day in about {seconds:.0f} s"
         )
         print(f"  display board:   {web}/board/{policy.office_id}")
-        print(f"  operations view: {web}/ops/{policy.office_id}\n", flush=True)
+        print(f"  operations view: {web}/ops/{policy.office_id} (sign in with the token in {token_file})\n",
+              flush=True)  # fmt: skip
         records = asyncio.run(_stream_day(broker.address, events, seconds))
         print(summary(records), flush=True)
         print(f"\ndone in {time.monotonic() - started:.0f} s", flush=True)

@@ -47,6 +47,16 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("log_level", "KOMPENSASI_LOG_LEVEL", "--loglevel", "info", "log level"),
     Option("policy_paths", "KOMPENSASI_POLICIES", "--policy", "", "policy files or folders, :-separated"),
+    Option("staff_tokens", "KOMPENSASI_STAFF_TOKENS", "--staff-tokens", "", "staff tokens, ,-separated"),
+    Option(
+        "inspector_tokens", "KOMPENSASI_INSPECTOR_TOKENS", "--inspector-tokens", "",
+        "read-only inspector tokens, ,-separated",
+    ),
+    Option("tokens_file", "KOMPENSASI_TOKENS_FILE", "--tokens-file", "", "file of `role token` lines"),
+    Option(
+        "audit_timeout_s", "KOMPENSASI_AUDIT_TIMEOUT", "--audit-timeout", "30",
+        "seconds an audit trail may spend reading the log", float,
+    ),
 )  # fmt: skip
 
 ENV_VARS = frozenset(o.env for o in OPTIONS)
@@ -70,6 +80,10 @@ class Settings:
     ssl_cafile: str = ""
     status_interval_s: float = 10.0
     log_level: str = "info"
+    staff_tokens: str = field(default="", repr=False)
+    inspector_tokens: str = field(default="", repr=False)
+    tokens_file: str = ""
+    audit_timeout_s: float = 30.0
     app_id: str = "kompensasi"
     tick_interval_s: float = 1.0
     idle_topic_s: float = 2.0

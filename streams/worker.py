@@ -11,9 +11,11 @@ from faust.auth import Credentials
 
 from schemas.topics import INPUT_TOPICS
 from streams import metrics
+from streams.access import Access, TokenError, Tokens
 from streams.agents import register
 from streams.desk import Desk
 from streams.logs import configure as configure_logs
+from streams.logs import log
 from streams.settings import Settings
 from streams.state import OfficeStates
 from streams.topics import declare, ensure_topics
@@ -74,6 +76,13 @@ def create_app(settings: Settings) -> faust.App:
         producer_linger=0.0,
         consumer_auto_offset_reset="earliest",
         web_enabled=True,
+        # Faust's own pages would show the state table (applicant ids) and the cluster's layout to
+        # anyone: the web port serves only the routes of streams/web.py.
+        web_tables_enabled=False,
+        web_router_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_metrics_enabled=False,
     )
     topics = declare(app, settings.partitions)
     table = app.Table(
@@ -92,8 +101,20 @@ def create_app(settings: Settings) -> faust.App:
         settings.tick_interval_s,
         bootstrap_servers(settings.broker),
         client_options(settings),
+        Access(tokens(settings)),
+        settings.audit_timeout_s,
     )
     return app
+
+
+def tokens(settings: Settings) -> Tokens:
+    """The staff and inspector tokens; TokenError when one is unusable (the message names no token)."""
+    configured = Tokens.configured(settings.staff_tokens, settings.inspector_tokens, settings.tokens_file)
+    counts = configured.count()
+    if not any(counts.values()):
+        log.warning("no_tokens", detail="no staff or inspector token: the operations view stays closed")
+    log.info("tokens", **counts)
+    return configured
 
 
 def client_options(settings: Settings) -> dict[str, object]:
@@ -128,8 +149,11 @@ def run_worker(settings: Settings) -> int:
     if len(inputs) != 1:
         raise SystemExit(f"kompensasi: the input topics must have one partition count, found {counts}")
     configure_logs(json=True)
+    try:
+        app = create_app(settings)
+    except TokenError as exc:
+        raise SystemExit(f"kompensasi: {exc}") from None
     metrics.BUILD.info({"version": version("kompensasi"), "partitions": str(settings.partitions)})
-    app = create_app(settings)
     # Faust and aiokafka log record payloads at debug level: their logs never go below info.
     faust_level = "info" if loglevel.lower() == "debug" else loglevel
     worker = faust.Worker(app, loglevel=faust_level)

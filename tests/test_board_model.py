@@ -2,7 +2,7 @@
 
 import itertools
 
-from streams.board import OfficeView
+from streams.board import REFERRALS_KEPT, OfficeView
 
 ASSIGNED = (
     "queue.priority-tickets",
@@ -68,3 +68,21 @@ def test_a_new_day_clears_yesterdays_board() -> None:
     view.apply(*ASSIGNED)
     view.apply("ops.office-status", {**STATUS[1], "service_day": "2026-03-03"})
     assert view.board()["waiting"] == [] and view.board()["service_day"] == "2026-03-03"
+
+
+def referral(n: int, at: str = "2026-03-02T10:00:00+07:00") -> tuple[str, dict]:
+    return ("ombudsman.referrals", {"type": "ombudsman_referral", "office_id": "o", "referral_id": f"R{n}",
+                                    "referred_at": at})  # fmt: skip
+
+
+def test_referrals_are_kept_across_days_once_each_newest_first_up_to_a_limit() -> None:
+    view = OfficeView("o", "Office", "Asia/Jakarta")
+    view.apply(*referral(0, "2026-03-01T09:00:00+07:00"))
+    view.apply("ops.office-status", {**STATUS[1], "service_day": "2026-03-03"})  # a new day
+    assert not view.apply(*referral(1)), "nothing on the pages changes"
+    view.apply(*referral(1))  # published twice
+    assert [r["referral_id"] for r in view.referral_list()["referrals"]] == ["R1", "R0"]
+    for n in range(2, REFERRALS_KEPT + 2):
+        view.apply(*referral(n))
+    kept = {r["referral_id"] for r in view.referral_list()["referrals"]}
+    assert len(kept) == REFERRALS_KEPT and "R0" not in kept and "R1" not in kept

@@ -19,9 +19,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from schemas.topics import INPUT_TOPICS, OUTPUT_TOPICS
+from streams.access import TokenError, tokens_from_file
 from streams.desk import SIGNALS_TOPIC
 from streams.settings import ENV_VARS, OPTIONS, Settings, values
 
@@ -468,11 +470,12 @@ def selects_workers(selector: dict[str, str]) -> bool:
     return bool(selector) and selector.items() <= pod_labels().items()
 
 
-def test_kustomization_lists_every_manifest_but_the_example_secret() -> None:
+def test_kustomization_lists_every_manifest_but_the_example_secrets() -> None:
     kustomization = manifests()["kustomization.yaml"][0]
     resources = kustomization["resources"]
     assert len(resources) == len(set(resources))
-    expected = set(manifests()) - {"kustomization.yaml", "secret.example.yaml"}
+    examples = {"secret.example.yaml", "tokens-secret.example.yaml"}
+    expected = set(manifests()) - {"kustomization.yaml"} - examples
     assert set(resources) == expected
     assert all(manifests()[name] for name in resources)
     (image,) = kustomization["images"]
@@ -505,6 +508,19 @@ def test_statefulset_reads_the_sasl_password_from_the_documented_secret() -> Non
     assert secret["kind"] == "Secret"
     assert ref["name"] == secret["metadata"]["name"]
     assert ref["key"] in secret["stringData"]
+
+
+def test_the_tokens_file_is_mounted_from_the_documented_secret() -> None:
+    path = Path(k8s("ConfigMap")["data"]["KOMPENSASI_TOKENS_FILE"])
+    pod = statefulset()["spec"]["template"]["spec"]
+    (mount,) = [m for m in worker_container()["volumeMounts"] if m["mountPath"] == str(path.parent)]
+    assert mount["readOnly"] is True
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    (secret,) = manifests()["tokens-secret.example.yaml"]
+    assert volume["secret"]["secretName"] == secret["metadata"]["name"]
+    assert path.name in secret["stringData"]
+    with pytest.raises(TokenError):  # the placeholders do not start a worker
+        tokens_from_file(secret["stringData"][path.name], "example")
 
 
 def test_statefulset_worker() -> None:
