@@ -104,13 +104,21 @@ def register(
         async for event in stream.events():
             message = event.message
             await check_continuity(message)
-            if message.topic == SIGNALS_TOPIC:
-                handled = desk.on_signal((message.key or b"").decode(), message.value)
-            elif message.topic in INPUT_TOPICS:
-                handled = desk.on_input(message.topic, message.partition, message.offset, message.value)
-            else:
-                continue
             where = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+            try:
+                if message.topic == SIGNALS_TOPIC:
+                    handled = desk.on_signal((message.key or b"").decode(), message.value)
+                elif message.topic in INPUT_TOPICS:
+                    handled = desk.on_input(message.topic, message.partition, message.offset, message.value)
+                else:
+                    continue
+            except Exception as exc:
+                # A fault of ours, not of the input (that is a dead letter). Faust would restart the
+                # agent and drop the records it had buffered; stopping the worker keeps them
+                # uncommitted for the next start. The exception's text may quote the event: type only.
+                log.error("agent_failed", error=type(exc).__name__, **where)
+                await app.crash(exc)
+                raise
             if handled.late:
                 log.warning("late_event", **where)
             for record in handled.records:

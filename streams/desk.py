@@ -144,21 +144,27 @@ class Desk:
     def _advance(self, office: Office, target: Instant | None) -> list[Record]:
         if target is None or self.assigned_at is None:
             return []
-        limit = self._aligned_limit(office)
+        held, limit = self._aligned_limit(office)
+        if held:
+            return []
         if limit is not None:
             target = min(target, limit)
         if office.clock.now is not None and target <= office.clock.now:
             return []
         return office.advance_to(target)
 
-    def _aligned_limit(self, office: Office) -> Instant | None:
-        """The least event time delivered by this office's recently active input topics, less lateness.
-        Just after an assignment a topic not heard from yet holds the clock until it is idle."""
+    def _aligned_limit(self, office: Office) -> tuple[bool, Instant | None]:
+        """(held, limit): the least event time delivered by this office's recently active input
+        topics, less lateness. Just after an assignment a topic not heard from yet holds the clock
+        until it is idle."""
         office_id = office.policy.office_id
         now = time.monotonic()
         limits = []
         for topic in INPUT_TOPICS:
             key = (office_id, topic)
             if now - self.heard_at.get(key, self.assigned_at or now) < self.idle_topic_s:
-                limits.append(self.latest_on.get(key, -(2**62)) - office.clock.lateness)
-        return min(limits) if limits else None
+                latest = self.latest_on.get(key)
+                if latest is None:
+                    return True, None
+                limits.append(latest - office.clock.lateness)
+        return False, (min(limits) if limits else None)

@@ -11,7 +11,7 @@ import pytest
 
 from streams.broker import Broker
 from streams.feed import OutputReader, produce_paced
-from streams.supervise import WorkerProcess
+from streams.supervise import WorkerProcess, wait_all_ready
 from tests.kafka import POLICY_DIR, as_set, generated_day, replayed
 
 pytestmark = pytest.mark.broker
@@ -73,3 +73,32 @@ def test_a_worker_killed_again_and_again_loses_nothing(broker: Broker, tmp_path:
     assert chunks["killed"] == 3
     _assert_same_as_replay(got, events)
     assert "offset_gap" not in (tmp_path / "w1.log").read_text(errors="replace")
+
+
+def test_partitions_of_a_worker_killed_for_good_move_to_the_other(broker: Broker, tmp_path: Path) -> None:
+    events = generated_day(seed=43)
+    workers = [_worker(broker, tmp_path, f"w{i}").start() for i in (1, 2)]
+    chunks = {"seen": 0}
+    owned: list[Any] = []
+
+    async def kill_one_for_good(at: object) -> None:
+        chunks["seen"] += 1
+        if chunks["seen"] == 20:
+            owned.extend(w.status()["partitions"] for w in workers)  # type: ignore[index]
+            workers[0].stop(signal.SIGKILL)
+            # Ten event-minutes pass in 0.15 s here: without this wait the takeover would last hours of
+            # event time, beyond the allowed lateness for a `*` event fanned out from a moved partition.
+            await asyncio.to_thread(wait_all_ready, workers[1:], PARTITIONS, 60)
+
+    try:
+        wait_all_ready(workers, PARTITIONS, 120)
+        got = asyncio.run(_stream(broker, events, kill_one_for_good))
+        survivor = workers[1].status()
+    finally:
+        for w in workers:
+            w.stop()
+    assert all(owned), f"both workers owned partitions before the kill: {owned}"
+    assert survivor is not None and survivor["partitions"] == list(range(PARTITIONS))
+    _assert_same_as_replay(got, events)
+    for name in ("w1", "w2"):
+        assert "offset_gap" not in (tmp_path / f"{name}.log").read_text(errors="replace")
