@@ -36,6 +36,12 @@ def test_metrics_match_the_published_records_and_no_personal_data_leaks(
     for event in events:
         if event["type"] == "review_flagged":
             event["reason"] = f"{MARKER} suspected forgery"
+    ticket = next(e for e in events if e["type"] == "ticket_issued" and e["office_id"] == "kanim-blitar")
+    events.append(
+        {"event_id": "k1", "type": "complaint_filed", "office_id": "kanim-blitar",
+         "occurred_at": "2026-03-02T14:00:00+07:00", "complaint_id": "K1", "ticket_id": ticket["ticket_id"],
+         "category": "long_wait", "channel": "lapor.go.id", "summary": f"{MARKER} waited all day"}
+    )  # fmt: skip
     bad_with_marker = orjson.dumps({"event_id": "m1", "type": "ticket_issued", "office_id": "kanim-blitar",
                                     "occurred_at": "2026-03-02T08:00:00+07:00", "applicant_id": MARKER,
                                     "smart_registered": MARKER})  # fmt: skip
@@ -91,3 +97,7 @@ def test_metrics_match_the_published_records_and_no_personal_data_leaks(
     assert MARKER not in logs
     assert MARKER not in text
     assert MARKER not in dead[0]["error"]
+    (filed,) = [v for t, v in records if t == "ombudsman.referrals" and v["trigger"] == "complaint"]
+    assert filed["complaint_id"] == "K1" and filed["evidence"]["ticket_id"] == ticket["ticket_id"]
+    decided = [v for t, v in records if t != "queue.dead-letters"]  # a dead letter keeps its `raw` input
+    assert MARKER not in orjson.dumps(decided).decode(), "no complaint summary or review reason in a record"
