@@ -3,6 +3,7 @@ deadlines and claims in order, and answers late facts with revocations."""
 
 import heapq
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -88,7 +89,8 @@ class Office:
         self.outages = Outages()
         self.reviews = Reviews()
         self.series = PrioritySeries(policy.priority_prefix)
-        self.seen: dict[str, Instant] = {}
+        # Ordered so the oldest id is found in O(1); a plain dict scans the slots its purges left.
+        self.seen: OrderedDict[str, Instant] = OrderedDict()
         self.other_stages: dict[str, Instant] = {}
         self._pending: list[tuple[tuple[Instant, int, int, str], Event]] = []
         self._deadlines: list[tuple[Instant, int, int, str]] = []  # deadlines and warnings
