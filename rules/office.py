@@ -11,6 +11,7 @@ from typing import Any
 
 from rules.clock import Instant, OfficeClock, instant, local_day, local_time, whole_seconds
 from rules.decide import at_deadline, claim_reasons
+from rules.ids import uuid5_text
 from rules.outages import Outage, Outages
 from rules.policy import Policy
 from rules.priority import PrioritySeries
@@ -66,7 +67,7 @@ _PURGE_EVERY: Instant = 60 * 1_000_000
 
 def decision_id(ticket_id: str, outcome: str) -> str:
     """Deterministic, so a consumer can drop a record it has seen before."""
-    return str(uuid.uuid5(_DECISION_NS, f"{ticket_id}\x1f{outcome}"))
+    return uuid5_text(_DECISION_NS, f"{ticket_id}\x1f{outcome}")
 
 
 @dataclass(slots=True)
