@@ -217,47 +217,44 @@ class Office:
     # ---- facts ---------------------------------------------------------------------------
 
     def _apply(self, event: Event, at: Instant) -> list[Record]:
-        match event:
-            case TicketIssued():
-                return self._issued(event, at)
-            case ServiceCalled():
-                return self._ended(event.ticket_id, at, called=True, reason="called_within_standard")
-            case TicketClosed(outcome="served"):
-                return self._ended(event.ticket_id, at, called=True, reason="called_within_standard")
-            case TicketClosed():
-                return self._ended(event.ticket_id, at, called=False, reason="closed_before_deadline")
-            case OutageStarted():
-                key = Outages.key(event.office_id, event.outage_id)
-                if not self.outages.start(key, at):
-                    return []
+        # Exact type tests: a class pattern or isinstance calls pydantic's Python-level instance hook.
+        if type(event) is TicketIssued:
+            return self._issued(event, at)
+        if type(event) is ServiceCalled:
+            return self._ended(event.ticket_id, at, called=True, reason="called_within_standard")
+        if type(event) is TicketClosed:
+            served = event.outcome == "served"
+            reason = "called_within_standard" if served else "closed_before_deadline"
+            return self._ended(event.ticket_id, at, called=served, reason=reason)
+        if type(event) is OutageStarted:
+            key = Outages.key(event.office_id, event.outage_id)
+            if not self.outages.start(key, at):
+                return []
+            self._dirty.add(("o", key))
+            outage = self.outages.by_key[key]
+            return self._revoke_where(
+                self.tickets.values(), lambda t: outage.overlaps(t.issued_at, t.deadline), at, "system_outage"
+            )
+        if type(event) is OutageEnded:
+            key = Outages.key(event.office_id, event.outage_id)
+            if self.outages.end(key, at):
                 self._dirty.add(("o", key))
-                outage = self.outages.by_key[key]
-                return self._revoke_where(
-                    self.tickets.values(),
-                    lambda t: outage.overlaps(t.issued_at, t.deadline),
-                    at,
-                    "system_outage",
-                )
-            case OutageEnded():
-                key = Outages.key(event.office_id, event.outage_id)
-                if self.outages.end(key, at):
-                    self._dirty.add(("o", key))
-                return []
-            case ReviewFlagged():
-                self.reviews.flag(event.applicant_id, at)
-                self._dirty.add(("r", event.applicant_id))
-                tickets = (self.tickets[t] for t in self._by_applicant.get(event.applicant_id, ()))
-                return self._revoke_where(
-                    tickets, lambda t: self.reviews.is_open(t.applicant_id, t.deadline), at, "under_review"
-                )
-            case ReviewCleared():
-                self.reviews.clear(event.applicant_id, at)
-                self._dirty.add(("r", event.applicant_id))
-                return []
-            case ClaimSubmitted():
-                return self._claim(event, at)
-            case ComplaintFiled():
-                return [self._complaint(event, at)]
+            return []
+        if type(event) is ReviewFlagged:
+            self.reviews.flag(event.applicant_id, at)
+            self._dirty.add(("r", event.applicant_id))
+            tickets = (self.tickets[t] for t in self._by_applicant.get(event.applicant_id, ()))
+            return self._revoke_where(
+                tickets, lambda t: self.reviews.is_open(t.applicant_id, t.deadline), at, "under_review"
+            )
+        if type(event) is ReviewCleared:
+            self.reviews.clear(event.applicant_id, at)
+            self._dirty.add(("r", event.applicant_id))
+            return []
+        if type(event) is ClaimSubmitted:
+            return self._claim(event, at)
+        if type(event) is ComplaintFiled:
+            return [self._complaint(event, at)]
         return []
 
     def _issued(self, event: TicketIssued, at: Instant) -> list[Record]:
