@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from rules.clock import Instant, OfficeClock, instant, local_day, local_time, whole_seconds
+from rules.clock import Instant, LocalTimes, OfficeClock, instant, whole_seconds
 from rules.decide import at_deadline, claim_reasons
 from rules.ids import uuid5_text
 from rules.outages import Outage, Outages
@@ -86,6 +86,7 @@ class Office:
         self.policy = policy
         self._wall = wall
         self.clock = OfficeClock(policy.lateness_us)
+        self.local: Callable[[Instant], datetime] = LocalTimes(policy.zone).at
         self.tickets: dict[str, Ticket] = {}
         self.outages = Outages()
         self.reviews = Reviews()
@@ -149,7 +150,7 @@ class Office:
     def _forget_past_days(self, now: Instant) -> None:
         """State stays bounded: decided tickets, series and finished outages and reviews go once their
         day is `keep_days` behind the clock; claims on them are then unknown tickets."""
-        today = local_day(now, self.policy.zone)
+        today = self.local(now).date()
         if today == self._purged_through:
             return
         self._purged_through = today
@@ -274,7 +275,7 @@ class Office:
             smart_registered=event.smart_registered,
             issued_at=at,
             deadline=at + self.policy.threshold_us,
-            service_day=local_day(at, self.policy.zone),
+            service_day=self.local(at).date(),
         )
         self._track(ticket)
         self._dirty.add(("t", ticket.ticket_id))
@@ -412,7 +413,7 @@ class Office:
 
     def _claim(self, event: ClaimSubmitted, at: Instant) -> list[Record]:
         ticket = self.tickets.get(event.ticket_id)
-        reasons = claim_reasons(self.policy, ticket, at, local_day(at, self.policy.zone), self.reviews)
+        reasons = claim_reasons(self.policy, ticket, at, self.local(at).date(), self.reviews)
         granted = not reasons
         outcome = "granted" if granted else "rejected"
         out: list[Record] = [
@@ -464,9 +465,6 @@ class Office:
             complaint_id=event.complaint_id,
             channel=event.channel,
         )
-
-    def local(self, at: Instant) -> datetime:
-        return local_time(at, self.policy.zone)
 
     # ---- state as entries, for a changelog-backed table -----------------------------------
 
