@@ -110,28 +110,31 @@ class Office:
         With `advance=False` the caller moves the clock itself (a Kafka worker holding it back
         while one of its input partitions is still catching up)."""
         at = instant(event.occurred_at)
-        first = self.seen.get(event.event_id)
+        event_id = event.event_id
+        first = self.seen.get(event_id)
         if first is not None and abs(at - first) <= DUPLICATE_WINDOW:
             return Receipt(duplicate=True)
-        self.seen[event.event_id] = at
-        self._dirty.add(("e", event.event_id))
+        self.seen[event_id] = at
+        dirty = self._dirty
+        dirty.add(("e", event_id))
         receipt = Receipt()
         rank, order = _ORDER_AT_INSTANT[event.type]
-        if self.clock.is_late(at):
+        clock = self.clock
+        if clock.is_late(at):
             # What would have come before the fact still comes first: a deadline it follows fires now.
             receipt.late = True
-            receipt.records += self._fire_before((at, rank, order, event.event_id))
+            receipt.records += self._fire_before((at, rank, order, event_id))
             receipt.records += self._apply(event, at)
         else:
-            heapq.heappush(self._pending, ((at, rank, order, event.event_id), event))
-            self._dirty.add(("b", event.event_id))
+            heapq.heappush(self._pending, ((at, rank, order, event_id), event))
+            dirty.add(("b", event_id))
         if event.office_id != ALL:
-            self.clock.saw(at)
-            self._dirty.add(("clock", ""))
+            clock.saw(at)
+            dirty.add(("clock", ""))
         # Timeline items fire only when the clock moves: a late ticket whose deadline has passed
         # waits for the next move, so the late call or close that usually follows it still counts.
-        target = self.clock.target()
-        if advance and target is not None and (self.clock.now is None or target > self.clock.now):
+        target = clock.target()
+        if advance and target is not None and (clock.now is None or target > clock.now):
             receipt.records += self.advance_to(target)
         return receipt
 
@@ -178,29 +181,32 @@ class Office:
 
     def _forget_old_event_ids(self, before: Instant) -> None:
         # Ids arrive roughly in time order: drop from the oldest while they are out of the window.
-        while self.seen:
-            event_id, at = next(iter(self.seen.items()))
+        stale = []
+        for event_id, at in self.seen.items():
             if at >= before:
                 break
+            stale.append(event_id)
+        for event_id in stale:
             del self.seen[event_id]
             self._dirty.add(("e", event_id))
 
     def _fire_before(self, limit: tuple) -> list[Record]:
         """Applies buffered facts and fires deadlines and claims whose timeline key is below `limit`."""
         out: list[Record] = []
+        pending, deadlines = self._pending, self._deadlines
         while True:
-            fact = self._pending[0] if self._pending else None
-            due = self._deadlines[0] if self._deadlines else None
+            fact = pending[0] if pending else None
+            due = deadlines[0] if deadlines else None
             if fact is not None and (due is None or fact[0] <= due):
                 if fact[0] >= limit:
                     break
-                heapq.heappop(self._pending)
+                heapq.heappop(pending)
                 self._dirty.add(("b", fact[0][3]))
                 out += self._apply(fact[1], fact[0][0])
             elif due is not None:
                 if due >= limit:
                     break
-                heapq.heappop(self._deadlines)
+                heapq.heappop(deadlines)
                 out += self._deadline(due[3]) if due[2] == _DUE else self._warning(due[3], due[0])
             else:
                 break
