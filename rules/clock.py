@@ -24,6 +24,26 @@ def local_day(at: Instant, zone: ZoneInfo) -> date:
     return local_time(at, zone).date()
 
 
+_REMEMBERED = 4096
+
+
+class LocalTimes:
+    """`local_time` in one zone, remembering recent instants: a ticket's issue, deadline and call each
+    appear in several records, and zone conversions were a tenth of replay."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self._known: dict[Instant, datetime] = {}
+
+    def at(self, at: Instant) -> datetime:
+        known = self._known.get(at)
+        if known is None:
+            if len(self._known) >= _REMEMBERED:
+                self._known.clear()
+            known = self._known[at] = local_time(at, self.zone)
+        return known
+
+
 def whole_seconds(span: Instant) -> int:
     return span // _SECOND
 

@@ -3,13 +3,15 @@ deadlines and claims in order, and answers late facts with revocations."""
 
 import heapq
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from rules.clock import Instant, OfficeClock, instant, local_day, local_time, whole_seconds
+from rules.clock import Instant, LocalTimes, OfficeClock, instant, whole_seconds
 from rules.decide import at_deadline, claim_reasons
+from rules.ids import uuid5_text
 from rules.outages import Outage, Outages
 from rules.policy import Policy
 from rules.priority import PrioritySeries
@@ -65,7 +67,7 @@ _PURGE_EVERY: Instant = 60 * 1_000_000
 
 def decision_id(ticket_id: str, outcome: str) -> str:
     """Deterministic, so a consumer can drop a record it has seen before."""
-    return str(uuid.uuid5(_DECISION_NS, f"{ticket_id}\x1f{outcome}"))
+    return uuid5_text(_DECISION_NS, f"{ticket_id}\x1f{outcome}")
 
 
 @dataclass(slots=True)
@@ -84,11 +86,13 @@ class Office:
         self.policy = policy
         self._wall = wall
         self.clock = OfficeClock(policy.lateness_us)
+        self.local: Callable[[Instant], datetime] = LocalTimes(policy.zone).at
         self.tickets: dict[str, Ticket] = {}
         self.outages = Outages()
         self.reviews = Reviews()
         self.series = PrioritySeries(policy.priority_prefix)
-        self.seen: dict[str, Instant] = {}
+        # Ordered so the oldest id is found in O(1); a plain dict scans the slots its purges left.
+        self.seen: OrderedDict[str, Instant] = OrderedDict()
         self.other_stages: dict[str, Instant] = {}
         self._pending: list[tuple[tuple[Instant, int, int, str], Event]] = []
         self._deadlines: list[tuple[Instant, int, int, str]] = []  # deadlines and warnings
@@ -106,28 +110,31 @@ class Office:
         With `advance=False` the caller moves the clock itself (a Kafka worker holding it back
         while one of its input partitions is still catching up)."""
         at = instant(event.occurred_at)
-        first = self.seen.get(event.event_id)
+        event_id = event.event_id
+        first = self.seen.get(event_id)
         if first is not None and abs(at - first) <= DUPLICATE_WINDOW:
             return Receipt(duplicate=True)
-        self.seen[event.event_id] = at
-        self._dirty.add(("e", event.event_id))
+        self.seen[event_id] = at
+        dirty = self._dirty
+        dirty.add(("e", event_id))
         receipt = Receipt()
         rank, order = _ORDER_AT_INSTANT[event.type]
-        if self.clock.is_late(at):
+        clock = self.clock
+        if clock.is_late(at):
             # What would have come before the fact still comes first: a deadline it follows fires now.
             receipt.late = True
-            receipt.records += self._fire_before((at, rank, order, event.event_id))
+            receipt.records += self._fire_before((at, rank, order, event_id))
             receipt.records += self._apply(event, at)
         else:
-            heapq.heappush(self._pending, ((at, rank, order, event.event_id), event))
-            self._dirty.add(("b", event.event_id))
+            heapq.heappush(self._pending, ((at, rank, order, event_id), event))
+            dirty.add(("b", event_id))
         if event.office_id != ALL:
-            self.clock.saw(at)
-            self._dirty.add(("clock", ""))
+            clock.saw(at)
+            dirty.add(("clock", ""))
         # Timeline items fire only when the clock moves: a late ticket whose deadline has passed
         # waits for the next move, so the late call or close that usually follows it still counts.
-        target = self.clock.target()
-        if advance and target is not None and (self.clock.now is None or target > self.clock.now):
+        target = clock.target()
+        if advance and target is not None and (clock.now is None or target > clock.now):
             receipt.records += self.advance_to(target)
         return receipt
 
@@ -146,7 +153,7 @@ class Office:
     def _forget_past_days(self, now: Instant) -> None:
         """State stays bounded: decided tickets, series and finished outages and reviews go once their
         day is `keep_days` behind the clock; claims on them are then unknown tickets."""
-        today = local_day(now, self.policy.zone)
+        today = self.local(now).date()
         if today == self._purged_through:
             return
         self._purged_through = today
@@ -174,29 +181,32 @@ class Office:
 
     def _forget_old_event_ids(self, before: Instant) -> None:
         # Ids arrive roughly in time order: drop from the oldest while they are out of the window.
-        while self.seen:
-            event_id, at = next(iter(self.seen.items()))
+        stale = []
+        for event_id, at in self.seen.items():
             if at >= before:
                 break
+            stale.append(event_id)
+        for event_id in stale:
             del self.seen[event_id]
             self._dirty.add(("e", event_id))
 
     def _fire_before(self, limit: tuple) -> list[Record]:
         """Applies buffered facts and fires deadlines and claims whose timeline key is below `limit`."""
         out: list[Record] = []
+        pending, deadlines = self._pending, self._deadlines
         while True:
-            fact = self._pending[0] if self._pending else None
-            due = self._deadlines[0] if self._deadlines else None
+            fact = pending[0] if pending else None
+            due = deadlines[0] if deadlines else None
             if fact is not None and (due is None or fact[0] <= due):
                 if fact[0] >= limit:
                     break
-                heapq.heappop(self._pending)
+                heapq.heappop(pending)
                 self._dirty.add(("b", fact[0][3]))
                 out += self._apply(fact[1], fact[0][0])
             elif due is not None:
                 if due >= limit:
                     break
-                heapq.heappop(self._deadlines)
+                heapq.heappop(deadlines)
                 out += self._deadline(due[3]) if due[2] == _DUE else self._warning(due[3], due[0])
             else:
                 break
@@ -214,47 +224,44 @@ class Office:
     # ---- facts ---------------------------------------------------------------------------
 
     def _apply(self, event: Event, at: Instant) -> list[Record]:
-        match event:
-            case TicketIssued():
-                return self._issued(event, at)
-            case ServiceCalled():
-                return self._ended(event.ticket_id, at, called=True, reason="called_within_standard")
-            case TicketClosed(outcome="served"):
-                return self._ended(event.ticket_id, at, called=True, reason="called_within_standard")
-            case TicketClosed():
-                return self._ended(event.ticket_id, at, called=False, reason="closed_before_deadline")
-            case OutageStarted():
-                key = Outages.key(event.office_id, event.outage_id)
-                if not self.outages.start(key, at):
-                    return []
+        # Exact type tests: a class pattern or isinstance calls pydantic's Python-level instance hook.
+        if type(event) is TicketIssued:
+            return self._issued(event, at)
+        if type(event) is ServiceCalled:
+            return self._ended(event.ticket_id, at, called=True, reason="called_within_standard")
+        if type(event) is TicketClosed:
+            served = event.outcome == "served"
+            reason = "called_within_standard" if served else "closed_before_deadline"
+            return self._ended(event.ticket_id, at, called=served, reason=reason)
+        if type(event) is OutageStarted:
+            key = Outages.key(event.office_id, event.outage_id)
+            if not self.outages.start(key, at):
+                return []
+            self._dirty.add(("o", key))
+            outage = self.outages.by_key[key]
+            return self._revoke_where(
+                self.tickets.values(), lambda t: outage.overlaps(t.issued_at, t.deadline), at, "system_outage"
+            )
+        if type(event) is OutageEnded:
+            key = Outages.key(event.office_id, event.outage_id)
+            if self.outages.end(key, at):
                 self._dirty.add(("o", key))
-                outage = self.outages.by_key[key]
-                return self._revoke_where(
-                    self.tickets.values(),
-                    lambda t: outage.overlaps(t.issued_at, t.deadline),
-                    at,
-                    "system_outage",
-                )
-            case OutageEnded():
-                key = Outages.key(event.office_id, event.outage_id)
-                if self.outages.end(key, at):
-                    self._dirty.add(("o", key))
-                return []
-            case ReviewFlagged():
-                self.reviews.flag(event.applicant_id, at)
-                self._dirty.add(("r", event.applicant_id))
-                tickets = (self.tickets[t] for t in self._by_applicant.get(event.applicant_id, ()))
-                return self._revoke_where(
-                    tickets, lambda t: self.reviews.is_open(t.applicant_id, t.deadline), at, "under_review"
-                )
-            case ReviewCleared():
-                self.reviews.clear(event.applicant_id, at)
-                self._dirty.add(("r", event.applicant_id))
-                return []
-            case ClaimSubmitted():
-                return self._claim(event, at)
-            case ComplaintFiled():
-                return [self._complaint(event, at)]
+            return []
+        if type(event) is ReviewFlagged:
+            self.reviews.flag(event.applicant_id, at)
+            self._dirty.add(("r", event.applicant_id))
+            tickets = (self.tickets[t] for t in self._by_applicant.get(event.applicant_id, ()))
+            return self._revoke_where(
+                tickets, lambda t: self.reviews.is_open(t.applicant_id, t.deadline), at, "under_review"
+            )
+        if type(event) is ReviewCleared:
+            self.reviews.clear(event.applicant_id, at)
+            self._dirty.add(("r", event.applicant_id))
+            return []
+        if type(event) is ClaimSubmitted:
+            return self._claim(event, at)
+        if type(event) is ComplaintFiled:
+            return [self._complaint(event, at)]
         return []
 
     def _issued(self, event: TicketIssued, at: Instant) -> list[Record]:
@@ -274,7 +281,7 @@ class Office:
             smart_registered=event.smart_registered,
             issued_at=at,
             deadline=at + self.policy.threshold_us,
-            service_day=local_day(at, self.policy.zone),
+            service_day=self.local(at).date(),
         )
         self._track(ticket)
         self._dirty.add(("t", ticket.ticket_id))
@@ -412,7 +419,7 @@ class Office:
 
     def _claim(self, event: ClaimSubmitted, at: Instant) -> list[Record]:
         ticket = self.tickets.get(event.ticket_id)
-        reasons = claim_reasons(self.policy, ticket, at, local_day(at, self.policy.zone), self.reviews)
+        reasons = claim_reasons(self.policy, ticket, at, self.local(at).date(), self.reviews)
         granted = not reasons
         outcome = "granted" if granted else "rejected"
         out: list[Record] = [
@@ -464,9 +471,6 @@ class Office:
             complaint_id=event.complaint_id,
             channel=event.channel,
         )
-
-    def local(self, at: Instant) -> datetime:
-        return local_time(at, self.policy.zone)
 
     # ---- state as entries, for a changelog-backed table -----------------------------------
 

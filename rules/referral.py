@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from rules.clock import Instant
+from rules.ids import uuid5_text
 from rules.outages import Outages
 from rules.reviews import Reviews
 from rules.ticket import Ticket
@@ -16,7 +17,7 @@ _REFERRAL_NS = uuid.UUID("3b8f0e7a-51c2-4d7e-9a43-2f0d6c1e8b55")
 
 def referral_id(trigger: str, key: str) -> str:
     """Deterministic: the same case is the same referral, however often it is published."""
-    return str(uuid.uuid5(_REFERRAL_NS, f"{trigger}\x1f{key}"))
+    return uuid5_text(_REFERRAL_NS, f"{trigger}\x1f{key}")
 
 
 def evidence(

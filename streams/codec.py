@@ -19,9 +19,15 @@ def encode(record: Record) -> bytes:
     return record.__pydantic_serializer__.to_json(record)
 
 
+_HEADS: dict[tuple[str, str | None], bytes] = {}
+
+
 def replay_line(record: Record) -> bytes:
-    head = orjson.dumps({"topic": topic_of(record), "key": key_of(record)})
-    return head[:-1] + b',"value":' + record.__pydantic_serializer__.to_json(record) + b"}"
+    topic, key = topic_of(record), key_of(record)
+    head = _HEADS.get((topic, key))
+    if head is None:  # one per topic and office: encoded once
+        head = _HEADS[(topic, key)] = orjson.dumps({"topic": topic, "key": key})[:-1] + b',"value":'
+    return head + record.__pydantic_serializer__.to_json(record) + b"}"
 
 
 def dead_letter(

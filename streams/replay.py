@@ -22,7 +22,7 @@ def replay(lines: Iterable[bytes], policies: list[Policy]) -> Iterator[Record]:
     offices = Offices(policies, wall_now)
     for number, line in enumerate(lines, start=1):
         raw = line.rstrip(b"\r\n")
-        if not raw.strip():
+        if not raw or raw.isspace():  # as `not raw.strip()`, without copying every line
             continue
         source_topic, event = _read(raw, offices)
         if isinstance(event, Rejection):
