@@ -21,7 +21,7 @@ from streams.access import Access
 from streams.audit import AuditLog
 from streams.board import Views
 from streams.codec import encode, key_of, topic_of
-from streams.continuity import Continuity, GroupOffsets
+from streams.continuity import Continuity, GroupOffsets, restart
 from streams.desk import SIGNALS_TOPIC, Desk, Handled
 from streams.logs import log
 from streams.topics import Topics
@@ -86,18 +86,22 @@ def register(
             raise
         desk.save(handled)
 
-    continuity = Continuity()
+    continuity = Continuity.from_environment()
+    for topic, *_ in continuity.seen_before:  # the gaps that restarted this process, for the alert
+        metrics.OFFSET_GAPS.labels(topic).inc()
     group = GroupOffsets(bootstrap, app.conf.id, client_options)
 
     async def check_continuity(message: faust.types.Message) -> None:
+        """On a gap before this record, log it and start the worker afresh; it never returns then."""
         tp = (message.topic, message.partition)
         if not continuity.knows(tp):
             continuity.start(tp, await group.committed(tp))
-        expected = continuity.gap(tp, message.offset)
-        if expected is not None:
+        gap = continuity.gap(tp, message.offset)
+        if gap is not None:
             metrics.OFFSET_GAPS.labels(message.topic).inc()
             log.error("offset_gap", topic=message.topic, partition=message.partition,
-                      offset=message.offset, expected=expected)  # fmt: skip
+                      offset=message.offset, expected=gap[2])  # fmt: skip
+            restart(continuity.seen_before | {gap})
 
     @app.agent(topics.inputs, name="decide")
     async def decide(stream: faust.StreamT) -> None:

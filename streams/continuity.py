@@ -1,22 +1,35 @@
-"""Offset continuity: notices when a partition's records reach the agent with a gap.
+"""Offset continuity: each input partition's records reach the core once, in offset order.
 
-After a restart with a backlog, faust-streaming can go on delivering a fetch made before its
-recovery seek and drop the records that seek would have read again (faust-streaming/faust#596).
-Faust then never commits past the skipped offsets, so a restart reads them again; until then
-their decisions are missing. The worker cannot safely rewind Faust's fetcher itself, so it counts
-each gap (`kompensasi_offset_gaps_total`, an alert) and logs where it is."""
+After a takeover or a restart with a backlog, faust-streaming can go on delivering a fetch made
+before its recovery seek and drop the records that seek would have read again
+(faust-streaming/faust#596); applied past the gap, facts would arrive late and change decisions.
+Rewinding Faust's fetcher from the agent does not help (it kept reading forward in our tests), so
+on a gap the worker starts itself afresh (`restart`): offsets past the gap were
+never committed, and a new consumer reads from the committed offset. The same gap seen again
+right after such a restart is real (compaction, transaction markers) and is accepted."""
 
+import os
+import sys
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 Partition = tuple[str, int]
+Gap = tuple[str, int, int, int]  # topic, partition, expected offset, offset received
+GAPS_ENV = "KOMPENSASI_GAPS_SEEN"
 
 
 @dataclass
 class Continuity:
     expected: dict[Partition, int] = field(default_factory=dict)
+    # gaps that made the previous process restart: seen again, they are real
+    seen_before: set[Gap] = field(default_factory=set)
+
+    @classmethod
+    def from_environment(cls) -> "Continuity":
+        return cls(seen_before=parse_gaps(os.environ.get(GAPS_ENV, "")))
 
     def knows(self, tp: Partition) -> bool:
         return tp in self.expected
@@ -30,11 +43,34 @@ class Continuity:
         """Partitions were reassigned: each resumes from its committed offset again."""
         self.expected.clear()
 
-    def gap(self, tp: Partition, offset: int) -> int | None:
-        """The offset expected instead, when records before `offset` were skipped; else None."""
+    def gap(self, tp: Partition, offset: int) -> Gap | None:
+        """The gap before `offset` when records were skipped and it is not known to be real; else None
+        (and the record is the partition's next)."""
         expected = self.expected.get(tp)
+        if expected is not None and offset > expected and (*tp, expected, offset) not in self.seen_before:
+            return (*tp, expected, offset)
         self.expected[tp] = max(offset + 1, expected or 0)
-        return expected if expected is not None and offset > expected else None
+        return None
+
+
+def parse_gaps(text: str) -> set[Gap]:
+    gaps = set()
+    for item in filter(None, text.split(";")):
+        topic, partition, expected, offset = item.rsplit(":", 3)
+        gaps.add((topic, int(partition), int(expected), int(offset)))
+    return gaps
+
+
+def format_gaps(gaps: set[Gap]) -> str:
+    return ";".join(f"{t}:{p}:{e}:{o}" for t, p, e, o in sorted(gaps))
+
+
+def restart(gaps: set[Gap]) -> NoReturn:
+    """Replaces this process by a fresh worker with the same arguments, telling it the gaps seen."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    env = {**os.environ, GAPS_ENV: format_gaps(gaps)}
+    os.execve(sys.executable, [sys.executable, "-m", "streams.cli", *sys.argv[1:]], env)
 
 
 class GroupOffsets:

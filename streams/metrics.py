@@ -76,7 +76,7 @@ CONSUMER_LAG = Gauge(
 )  # fmt: skip
 OFFSET_GAPS = Counter(
     "kompensasi_offset_gaps_total",
-    "Input records delivered after skipped offsets (faust-streaming#596).",
+    "Gaps in an input partition's offsets (faust-streaming#596), each followed by a restart.",
     ["topic"],
     registry=REGISTRY,
 )

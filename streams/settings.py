@@ -30,6 +30,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("data_dir", "KOMPENSASI_DATA_DIR", "--data-dir", "kompensasi-data", "local state folder"),
     Option("store", "KOMPENSASI_STORE", "--store", "rocksdb://", "table store: rocksdb:// or memory://"),
     Option(
+        "producer_batch_bytes", "KOMPENSASI_PRODUCER_BATCH_BYTES", "--producer-batch-bytes", "1",
+        "producer batch size: 1 (a record a batch) for the embedded broker, 16384 on Apache Kafka", int,
+    ),
+    Option(
         "processing_guarantee", "KOMPENSASI_PROCESSING_GUARANTEE", "--processing-guarantee", "at_least_once",
         "at_least_once, or exactly_once on Apache Kafka (needs transactions)",
     ),
@@ -72,6 +76,7 @@ class Settings:
     replication_factor: int = 1
     data_dir: str = "kompensasi-data"
     store: str = "rocksdb://"
+    producer_batch_bytes: int = 1
     processing_guarantee: str = "at_least_once"
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str = "SCRAM-SHA-512"

@@ -70,9 +70,9 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=6.0,
         broker_heartbeat_interval=1.0,
         broker_rebalance_timeout=6.0,
-        # One record per producer batch: the embedded broker reports wrong end offsets after
-        # multi-record batches, which would restore a table short (see README, "Guarantees").
-        producer_max_batch_size=1,
+        # One record per producer batch by default: the embedded broker reports wrong end offsets
+        # after multi-record batches, which would restore a table short (README, "Guarantees").
+        producer_max_batch_size=settings.producer_batch_bytes,
         producer_linger=0.0,
         consumer_auto_offset_reset="earliest",
         web_enabled=True,

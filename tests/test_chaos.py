@@ -72,7 +72,7 @@ def test_a_worker_killed_again_and_again_loses_nothing(broker: Broker, tmp_path:
         worker.stop()
     assert chunks["killed"] == 3
     _assert_same_as_replay(got, events)
-    assert "offset_gap" not in (tmp_path / "w1.log").read_text(errors="replace")
+    assert "agent_failed" not in (tmp_path / "w1.log").read_text(errors="replace")
 
 
 def test_partitions_of_a_worker_killed_for_good_move_to_the_other(broker: Broker, tmp_path: Path) -> None:
@@ -101,4 +101,4 @@ def test_partitions_of_a_worker_killed_for_good_move_to_the_other(broker: Broker
     assert survivor is not None and survivor["partitions"] == list(range(PARTITIONS))
     _assert_same_as_replay(got, events)
     for name in ("w1", "w2"):
-        assert "offset_gap" not in (tmp_path / f"{name}.log").read_text(errors="replace")
+        assert "agent_failed" not in (tmp_path / f"{name}.log").read_text(errors="replace")
