@@ -26,6 +26,8 @@ from streams.policies import shipped_policies
 from streams.replay import run
 from streams.simulate import office_day
 from streams.supervise import WorkerProcess
+from tests.benchmarks.latency import bench_latency, latency_notes, latency_rows
+from tests.benchmarks.recovery import bench_recovery, recovery_notes, recovery_rows
 
 RESULTS = Path(__file__).parent / "results"
 START = date(2026, 3, 1)
@@ -147,6 +149,7 @@ def main() -> int:
     replay = bench_replay(month_of_events())
     memory = bench_memory()
     worker = bench_worker()
+    latency, recovery = bench_latency(), bench_recovery()
     rss = memory["rss_mib_by_day"]
     rows = [
         ("replay, generated month", f"{replay['events_per_s']:,} events/s", ">= 50,000",
@@ -156,6 +159,8 @@ def main() -> int:
          (memory["bytes_per_open_ticket"] or 0) <= 1024),
         ("worker / passthrough", f"{worker['worker_per_s']:,} / {worker['passthrough_per_s']:,} ev/s",
          ">= 0.8", worker["ratio"] >= 0.8),
+        *latency_rows(latency),
+        *recovery_rows(recovery),
     ]  # fmt: skip
     print(f"{'benchmark':<28}{'result':>30}{'target':>18}  ok")
     for name, result, target, ok in rows:
@@ -165,9 +170,11 @@ def main() -> int:
     print(f"RSS by day (MiB): {rss}")
     print(f"state entries by day: {memory['state_entries_by_day']}")
     print(f"worker/passthrough ratio {worker['ratio']} on {worker['events']:,} events")
+    print("\n".join(latency_notes(latency) + recovery_notes(recovery)))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    report = {"at": stamp, "replay": replay, "memory": memory, "worker": worker,
+    report = {"at": stamp, "replay": replay, "memory": memory, "worker": worker, "latency": latency,
+              "recovery": recovery,
               "rows": [{"name": r[0], "result": r[1], "target": r[2], "ok": r[3]} for r in rows]}  # fmt: skip
     (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(report, indent=2))
     return 0
