@@ -19,6 +19,7 @@ from streams.logs import log
 from streams.settings import Settings
 from streams.state import OfficeStates
 from streams.topics import declare, ensure_topics
+from streams.transport import transport_for
 
 STATE_TABLE = "office-state"
 
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> faust.App:
         web_graph_enabled=False,
         web_metrics_enabled=False,
     )
+    app.transport = transport_for(app, settings.fetch_wait_ms)
     topics = declare(app, settings.partitions)
     table = app.Table(
         STATE_TABLE,
