@@ -30,8 +30,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("data_dir", "KOMPENSASI_DATA_DIR", "--data-dir", "kompensasi-data", "local state folder"),
     Option("store", "KOMPENSASI_STORE", "--store", "rocksdb://", "table store: rocksdb:// or memory://"),
     Option(
-        "fetch_wait_ms", "KOMPENSASI_FETCH_WAIT_MS", "--fetch-wait-ms", "20",
-        "longest wait of a fetch for records: short for the embedded broker, 500 on Apache Kafka", int,
+        "fetch_wait_ms", "KOMPENSASI_FETCH_WAIT_MS", "--fetch-wait-ms", "1500",
+        "longest wait of a fetch for records (Faust's 1500; 500 on Apache Kafka)", int,
     ),
     Option(
         "producer_batch_bytes", "KOMPENSASI_PRODUCER_BATCH_BYTES", "--producer-batch-bytes", "1",
@@ -80,7 +80,7 @@ class Settings:
     replication_factor: int = 1
     data_dir: str = "kompensasi-data"
     store: str = "rocksdb://"
-    fetch_wait_ms: int = 20
+    fetch_wait_ms: int = 1500
     producer_batch_bytes: int = 1
     processing_guarantee: str = "at_least_once"
     security_protocol: str = "PLAINTEXT"
