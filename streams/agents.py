@@ -116,18 +116,18 @@ def register(
                     handled = desk.on_input(message.topic, message.partition, message.offset, message.value)
                 else:
                     continue
+                if handled.late:
+                    log.warning("late_event", **where)
+                for record in handled.records:
+                    log_record(record, where)
+                await publish(handled)
             except Exception as exc:
-                # A fault of ours, not of the input (that is a dead letter). Faust would restart the
-                # agent and drop the records it had buffered; stopping the worker keeps them
-                # uncommitted for the next start. The exception's text may quote the event: type only.
+                # A fault of ours or of the broker, not of the input (that is a dead letter). Faust
+                # would restart the agent and drop the records it had buffered; stopping the worker
+                # keeps them uncommitted for the next start. The text may quote the event: type only.
                 log.error("agent_failed", error=type(exc).__name__, **where)
                 await app.crash(exc)
                 raise
-            if handled.late:
-                log.warning("late_event", **where)
-            for record in handled.records:
-                log_record(record, where)
-            await publish(handled)
             if message.time_in is not None:
                 metrics.LATENCY.observe(time.monotonic() - message.time_in)
 
