@@ -13,8 +13,10 @@ from streams.codec import topic_of
 from streams.policies import load_policies
 from streams.replay import replay
 from streams.simulate import closing_event, office_day
+from streams.supervise import WorkerProcess
 
 POLICY_DIR = str(Path(__file__).parent / "policies")
+PARTITIONS = 4
 DAY = date(2026, 3, 2)
 
 
@@ -59,3 +61,28 @@ COMPARED = set(OUTPUT_TOPICS) - {DEAD_LETTERS, OFFICE_STATUS}
 
 def as_set(records: list[tuple[str, dict[str, Any]]]) -> Counter[str]:
     return Counter(canonical(t, v) for t, v in records if t in COMPARED)
+
+
+def new_worker(broker_url: str, tmp_path: Path, name: str) -> WorkerProcess:
+    """A worker on the test policies, its data and log under `tmp_path`."""
+    return WorkerProcess(
+        broker_url, tmp_path / name, [POLICY_DIR], partitions=PARTITIONS, log_path=tmp_path / f"{name}.log"
+    )
+
+
+def assert_same_as_replay(got: list[tuple[str, dict[str, Any]]], events: list[dict[str, Any]]) -> None:
+    """Duplicates with the same ids are allowed; nothing missing, nothing extra, nothing conflicting:
+    one primary decision per ticket, one ticket per priority number."""
+    want = as_set(replayed(events))
+    got_set = as_set(got)
+    missing = set(want) - set(got_set)
+    extra = set(got_set) - set(want)
+    assert not missing and not extra, f"missing {list(missing)[:3]}, unexpected {list(extra)[:3]}"
+    primary: dict[str, str] = {}
+    numbers: dict[tuple[str, str, str], str] = {}
+    for topic, v in got:
+        if topic == "compensation.decisions" and v["outcome"] != "revoked":
+            assert primary.setdefault(v["ticket_id"], v["decision_id"]) == v["decision_id"], "two decisions"
+        if topic == "queue.priority-tickets" and v["type"] == "priority_ticket_assigned":
+            key = (v["office_id"], v["service_day"], v["priority_no"])
+            assert numbers.setdefault(key, v["ticket_id"]) == v["ticket_id"], "a priority number given twice"

@@ -8,17 +8,10 @@ import pytest
 
 from streams.broker import Broker
 from streams.feed import OutputReader, produce_paced, produce_raw
-from streams.supervise import WorkerProcess, wait_all_ready
-from tests.kafka import POLICY_DIR, as_set, generated_day, replayed
+from streams.supervise import wait_all_ready
+from tests.kafka import PARTITIONS, as_set, assert_same_as_replay, generated_day, new_worker, replayed
 
 pytestmark = pytest.mark.broker
-PARTITIONS = 4
-
-
-def _worker(broker: Broker, tmp_path: Path, name: str) -> WorkerProcess:
-    return WorkerProcess(
-        broker.url, tmp_path / name, [POLICY_DIR], partitions=PARTITIONS, log_path=tmp_path / f"{name}.log"
-    )
 
 
 async def _run_day(broker: Broker, events: list, bad: list[tuple[str, bytes | None, bytes]], want: int,
@@ -68,7 +61,7 @@ def _dead_letter_codes(records: list) -> list[str]:
 def test_one_worker_publishes_what_replay_computes(broker: Broker, tmp_path: Path) -> None:
     events = generated_day()
     want = as_set(replayed(events))
-    worker = _worker(broker, tmp_path, "w1").start()
+    worker = new_worker(broker.url, tmp_path, "w1").start()
     try:
         worker.wait_ready(90)
         got = asyncio.run(_run_day(broker, events, BAD, sum(want.values())))
@@ -82,7 +75,7 @@ def test_one_worker_publishes_what_replay_computes(broker: Broker, tmp_path: Pat
 def test_two_workers_in_one_group_publish_the_same_records(broker: Broker, tmp_path: Path) -> None:
     events = generated_day(seed=11)
     want = as_set(replayed(events))
-    workers = [_worker(broker, tmp_path, f"w{i}").start() for i in (1, 2)]
+    workers = [new_worker(broker.url, tmp_path, f"w{i}").start() for i in (1, 2)]
     try:
         wait_all_ready(workers, PARTITIONS, 120)
         got = asyncio.run(_run_day(broker, events, [], sum(want.values())))
@@ -94,13 +87,12 @@ def test_two_workers_in_one_group_publish_the_same_records(broker: Broker, tmp_p
     assert set(as_set(got)) == set(want)
 
 
-# A worker stopped with SIGTERM. After a SIGKILL with a backlog, faust-streaming can skip records
-# in its recovery (faust-streaming/faust#596, open); that chaos case is tracked separately.
+# A worker stopped with SIGTERM; tests/test_chaos.py kills workers with SIGKILL.
 def test_a_restarted_worker_loses_nothing_and_contradicts_nothing(broker: Broker, tmp_path: Path) -> None:
     sig = signal.SIGTERM
     events = generated_day(seed=23)
     want = as_set(replayed(events))
-    worker = _worker(broker, tmp_path, "w1").start()
+    worker = new_worker(broker.url, tmp_path, "w1").start()
     restarted = {"done": False}
 
     async def stop_and_restart_midway(at: object) -> None:
@@ -109,7 +101,7 @@ def test_a_restarted_worker_loses_nothing_and_contradicts_nothing(broker: Broker
             return
         restarted["done"] = True
         worker.stop(sig)
-        worker = _worker(broker, tmp_path, "w1").start()
+        worker = new_worker(broker.url, tmp_path, "w1").start()
         await asyncio.to_thread(worker.wait_ready, 90)
 
     try:
@@ -123,24 +115,13 @@ def test_a_restarted_worker_loses_nothing_and_contradicts_nothing(broker: Broker
     assert starts == highwaters, (
         "the restarted worker reused its local store instead of replaying the changelog"
     )
-    got_set = as_set(got)
-    assert set(got_set) == set(want), "missing or unexpected records after a restart"
-    # No conflicting decisions: one primary decision per ticket, one priority number per ticket.
-    primary = {}
-    for topic, v in got:
-        if topic == "compensation.decisions" and v["outcome"] != "revoked":
-            assert primary.setdefault(v["ticket_id"], v["decision_id"]) == v["decision_id"]
-    numbers = {}
-    for topic, v in got:
-        if topic == "queue.priority-tickets" and v["type"] == "priority_ticket_assigned":
-            key = (v["office_id"], v["service_day"], v["priority_no"])
-            assert numbers.setdefault(key, v["ticket_id"]) == v["ticket_id"], "a priority number given twice"
+    assert_same_as_replay(got, events)
 
 
 def test_a_broker_paused_for_thirty_seconds_loses_nothing(broker: Broker, tmp_path: Path) -> None:
     events = generated_day(seed=31)
     want = as_set(replayed(events))
-    worker = _worker(broker, tmp_path, "w1").start()
+    worker = new_worker(broker.url, tmp_path, "w1").start()
     paused = {"done": False}
 
     async def pause_midway(at: object) -> None:
