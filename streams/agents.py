@@ -20,9 +20,10 @@ from streams import metrics
 from streams.access import Access
 from streams.audit import AuditLog
 from streams.board import Views
+from streams.broadcasts import watch
 from streams.codec import encode, key_of, topic_of
 from streams.continuity import Continuity, GroupOffsets, restart
-from streams.desk import SIGNALS_TOPIC, Desk, Handled
+from streams.desk import SIGNALS_TOPIC, Desk, Handled, admit
 from streams.logs import log
 from streams.topics import Topics
 from streams.web import Hub, follow_outputs, register_pages, register_public
@@ -111,7 +112,7 @@ def register(
             where = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
             try:
                 if message.topic == SIGNALS_TOPIC:
-                    handled = desk.on_signal((message.key or b"").decode(), message.value)
+                    handled = desk.on_signal((message.key or b"").decode(), message.partition, message.value)
                 elif message.topic in INPUT_TOPICS:
                     handled = desk.on_input(message.topic, message.partition, message.offset, message.value)
                 else:
@@ -140,11 +141,14 @@ def register(
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: faust.App, revoked: object, **_: object) -> None:
         desk.on_rebalance()
+        app.consumer.forget_standing()
         continuity.forget()
 
     @app.on_rebalance_complete.connect
     async def on_resumed(sender: faust.App, **_: object) -> None:
         desk.on_resume()
+
+    desk_topics = (*INPUT_TOPICS, SIGNALS_TOPIC)
 
     def ready() -> dict[str, object]:
         try:
@@ -153,7 +157,9 @@ def register(
             return {"ready": False, "partitions": []}
         assigned = sorted(tp.partition for tp in assignment if tp.topic == TICKETS)
         is_ready = bool(assigned) and not app.rebalancing and app.tables.recovery.completed.is_set()
-        return {"ready": is_ready, "partitions": assigned}
+        # Every topic's partitions, so a test can see that partition p of each comes to one worker.
+        topics = {t: sorted(tp.partition for tp in assignment if tp.topic == t) for t in desk_topics}
+        return {"ready": is_ready, "partitions": assigned, "assignment": topics}
 
     register_pages(app, views, hub, ready, access, AuditLog(bootstrap, dict(client_options), audit_timeout_s))
     register_public(app, views)
@@ -165,6 +171,10 @@ def register(
             position = await app.consumer.position(tp)
             if highwater is not None and position is not None:
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
+
+    @app.task
+    async def follow_broadcasts() -> None:
+        await watch(bootstrap, client_options, desk.broadcasts, lambda v: admit(v, desk.policies, desk.wall))
 
     @app.task
     async def follow_published_records() -> None:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import orjson
 
+from rules.alignment import Partition, align
 from rules.clock import Instant, instant
 from rules.intake import Rejection, classify
 from rules.office import Office
@@ -14,9 +15,11 @@ from rules.policy import Policy
 from rules.status import office_status
 from schemas.events import ALL_OFFICES, Event
 from schemas.records import Record
-from schemas.topics import INPUT_TOPICS, TOPIC_OF_TYPE
+from schemas.topics import INPUT_TOPICS
 from streams import metrics
+from streams.broadcasts import Broadcasts
 from streams.codec import dead_letter
+from streams.logs import log
 from streams.state import OfficeStates
 
 SIGNALS_TOPIC = "kompensasi.office-signals"
@@ -34,44 +37,64 @@ class Handled:
     changed: list[Office] = field(default_factory=list)
 
 
+def admit(value: bytes, policies: dict[str, Policy], wall: Callable[[], datetime]) -> Event | Rejection:
+    """The intake of the contract, and one check of a live worker's: no event a day ahead of the wall."""
+    event = classify(value, policies)
+    if not isinstance(event, Rejection) and event.occurred_at - wall() > FUTURE_LIMIT:
+        return Rejection("invalid_event", "occurred_at is more than a day ahead of the wall clock")
+    return event
+
+
+# (handed over, position, high-water mark) of an input partition: what its consumer knows of it.
+Standing = Callable[[str, int], tuple[int | None, int | None, int | None]]
+
+
+def _caught_up_and_empty(topic: str, partition: int) -> tuple[int | None, int | None, int | None]:
+    return None, 0, 0
+
+
 class Desk:
-    """Also aligns event time across the input topics, as stream processors do with idle-aware
-    watermarks: an office's clock may not pass what any of its recently active topics has
-    delivered, so a backlog read faster on one topic than another does not make the other's
-    events late. A topic silent for `idle_topic_s` no longer holds the clock back."""
+    """Also aligns event time across the input partitions of an office (rules/alignment.py): its clock
+    waits for every partition that may still deliver an earlier event, and for the copies of the `*`
+    events other workers fan out to it."""
 
     def __init__(
         self,
         policies: list[Policy],
         states: OfficeStates,
         wall: Callable[[], datetime],
-        idle_topic_s: float = 2.0,
+        max_idle_s: float = 3.0,
         status_interval_s: float = 10.0,
+        standing: Standing = _caught_up_and_empty,
+        broadcasts: Broadcasts | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.policies = {p.office_id: p for p in policies}
         self.states = states
         self.wall = wall
-        self.idle_topic_s = idle_topic_s
+        self.max_idle_s = max_idle_s
         self.status_interval_s = status_interval_s
+        self.standing = standing
+        self.broadcasts = broadcasts if broadcasts is not None else Broadcasts(monotonic)
+        self.monotonic = monotonic
         self.status_at: dict[str, float] = {}
         self.last_event_at: dict[str, float] = {}
-        self.latest_on: dict[tuple[str, str], Instant] = {}
-        self.heard_at: dict[tuple[str, str], float] = {}
+        self.inputs: dict[tuple[str, int], Partition] = {}
+        self.partition_of: dict[str, int] = {}
+        self.overtaken: dict[tuple[str, object], float] = {}
         # when records began to flow after the last assignment; None while partitions move
-        self.assigned_at: float | None = time.monotonic()
+        self.assigned_at: float | None = monotonic()
 
     def on_rebalance(self) -> None:
         """Partitions move: rebuild offices from the table, and hold every clock until records flow."""
         self.states.forget()
-        self.latest_on.clear()
-        self.heard_at.clear()
+        self.inputs.clear()
+        self.overtaken.clear()
         self.assigned_at = None
 
     def on_resume(self) -> None:
-        """Tables are recovered and records flow again: each topic now has `idle_topic_s` to be heard
-        from. Counted from the revocation instead, a recovery longer than that would let a topic's
-        backlog fall behind a clock restored from the table, and its events would all be late."""
-        self.assigned_at = time.monotonic()
+        """Tables are recovered and records flow again: each partition now holds until caught up."""
+        self.assigned_at = self.monotonic()
 
     def save(self, handled: Handled) -> None:
         """Writes the changed state, after the records are acknowledged: a worker killed in between
@@ -81,12 +104,12 @@ class Desk:
             self.states.save(office)
 
     def on_input(self, topic: str, partition: int, offset: int, value: bytes | None) -> Handled:
-        event = classify(value or b"", self.policies)
+        event = admit(value or b"", self.policies, self.wall)
+        progress = self._input(topic, partition)
         if isinstance(event, Rejection):
+            progress.apply(offset, None, self.monotonic())
             return Handled([dead_letter(event, value or b"", topic, partition, offset)])
-        if event.occurred_at - self.wall() > FUTURE_LIMIT:
-            ahead = Rejection("invalid_event", "occurred_at is more than a day ahead of the wall clock")
-            return Handled([dead_letter(ahead, value or b"", topic, partition, offset)])
+        progress.apply(offset, instant(event.occurred_at), self.monotonic())
         metrics.EVENTS.labels(topic, event.type, event.office_id).inc()
         if event.office_id == ALL_OFFICES:
             # A `*` event lives on one partition; each office gets its copy on its own partition.
@@ -94,30 +117,37 @@ class Desk:
                 {"signal": "broadcast", "event": event.model_dump(mode="json", exclude={"reason"})}
             )
             return Handled(signals=[(office_id, copy) for office_id in self.policies])
-        return self._apply(event.office_id, topic, event)
+        self.partition_of[event.office_id] = partition
+        return self._apply(event.office_id, event)
 
-    def on_signal(self, office_id: str, value: bytes) -> Handled:
+    def on_signal(self, office_id: str, partition: int, value: bytes) -> Handled:
         signal = orjson.loads(value)
         if office_id not in self.policies:
             return Handled()
+        self.partition_of[office_id] = partition
         if signal["signal"] == "broadcast":
             event = classify(orjson.dumps(signal["event"]), self.policies)
             if isinstance(event, Rejection):
                 return Handled()
-            return self._apply(office_id, TOPIC_OF_TYPE[event.type], event)
+            return self._apply(office_id, event)
         return Handled(self._idle_advance(office_id) + self._status_if_due(office_id),
                        changed=[self.states.get(office_id)])  # fmt: skip
 
-    def _apply(self, office_id: str, topic: str, event: Event) -> Handled:
-        now = time.monotonic()
-        key = (office_id, topic)
-        self.latest_on[key] = max(self.latest_on.get(key, 0), instant(event.occurred_at))
-        self.heard_at[key] = now
+    def _input(self, topic: str, partition: int) -> Partition:
+        progress = self.inputs.get((topic, partition))
+        if progress is None:
+            since = self.monotonic() if self.assigned_at is None else self.assigned_at
+            progress = self.inputs[(topic, partition)] = Partition(since=since)
+        return progress
+
+    def _apply(self, office_id: str, event: Event) -> Handled:
         office = self.states.get(office_id)
         receipt = office.receive(event, advance=False)
         if event.office_id != ALL_OFFICES and not receipt.duplicate:
-            self.last_event_at[office_id] = now
-        receipt.records += self._advance(office, office.clock.target())
+            self.last_event_at[office_id] = self.monotonic()
+        target = office.clock.target()
+        if target is not None:
+            receipt.records += self._advance(office, target)
         if receipt.duplicate:
             metrics.DUPLICATES.labels(office_id).inc()
         if receipt.late:
@@ -126,7 +156,7 @@ class Desk:
 
     def _status_if_due(self, office_id: str) -> list[Record]:
         """Every `status_interval_s`, the office's status for dashboards (and the gauges)."""
-        now = time.monotonic()
+        now = self.monotonic()
         if now - self.status_at.get(office_id, 0.0) < self.status_interval_s:
             return []
         self.status_at[office_id] = now
@@ -136,35 +166,38 @@ class Desk:
 
     def _idle_advance(self, office_id: str) -> list[Record]:
         """Live mode: a quiet office's clock moves with the wall time since its last event."""
-        now = time.monotonic()
+        now = self.monotonic()
         idle = now - self.last_event_at.setdefault(office_id, now)
         office = self.states.get(office_id)
-        return self._advance(office, office.live_target(round(idle * 1_000_000)))
+        target = office.live_target(round(idle * 1_000_000))
+        return [] if target is None else self._advance(office, target)
 
-    def _advance(self, office: Office, target: Instant | None) -> list[Record]:
-        if target is None or self.assigned_at is None:
+    def _advance(self, office: Office, target: Instant) -> list[Record]:
+        if self.assigned_at is None:
             return []
-        held, limit = self._aligned_limit(office)
-        if held:
-            return []
-        if limit is not None:
-            target = min(target, limit)
-        if office.clock.now is not None and target <= office.clock.now:
-            return []
-        return office.advance_to(target)
-
-    def _aligned_limit(self, office: Office) -> tuple[bool, Instant | None]:
-        """(held, limit): the least event time delivered by this office's recently active input
-        topics, less lateness. Just after an assignment a topic not heard from yet holds the clock
-        until it is idle."""
         office_id = office.policy.office_id
-        now = time.monotonic()
-        limits = []
+        partition = self.partition_of.get(office_id)
+        if partition is None:
+            return []
+        feeding = dict(self.broadcasts.partitions)
         for topic in INPUT_TOPICS:
-            key = (office_id, topic)
-            if now - self.heard_at.get(key, self.assigned_at or now) < self.idle_topic_s:
-                latest = self.latest_on.get(key)
-                if latest is None:
-                    return True, None
-                limits.append(latest - office.clock.lateness)
-        return False, (min(limits) if limits else None)
+            progress = self._input(topic, partition)
+            progress.delivered, progress.position, progress.highwater = self.standing(topic, partition)
+            feeding[(topic, partition)] = progress
+        now = self.monotonic()
+        alignment = align(
+            feeding, self.broadcasts.pending(office), office.clock.lateness, target, now, self.max_idle_s
+        )
+        if alignment.to is None or (office.clock.now is not None and alignment.to <= office.clock.now):
+            return []
+        for key in alignment.overtaken:
+            self._overtook(office_id, key, feeding[key])
+        return office.advance_to(alignment.to)
+
+    def _overtook(self, office_id: str, key: object, partition: Partition) -> None:
+        """Counted on every advance, logged once a quiet spell: like Kafka Streams' enforced processing."""
+        metrics.ENFORCED.labels(office_id).inc()
+        if self.overtaken.get((office_id, key)) != partition.since:
+            self.overtaken[(office_id, key)] = partition.since
+            topic, number = key  # type: ignore[misc]
+            log.info("enforced_advance", office=office_id, topic=topic, partition=number)

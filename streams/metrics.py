@@ -80,6 +80,17 @@ OFFSET_GAPS = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+ENFORCED = Counter(
+    "kompensasi_enforced_advances_total",
+    "Clock moves past an idle input partition's last event: one it delivers afterwards could be late.",
+    ["office"],
+    registry=REGISTRY,
+)
+BROADCAST_READ_FAILURES = Counter(
+    "kompensasi_broadcast_read_failures_total",
+    "Broker faults reading the `*` events; clocks wait until the read is back.",
+    registry=REGISTRY,
+)
 LATENCY = Histogram(
     "kompensasi_processing_latency_seconds", "From a record's arrival to its outputs being sent.",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0), registry=REGISTRY,

@@ -34,6 +34,11 @@ OPTIONS: tuple[Option, ...] = (
         "longest wait of a fetch for records (Faust's 1500; 500 on Apache Kafka)", int,
     ),
     Option(
+        "max_idle_s", "KOMPENSASI_MAX_IDLE", "--max-idle", "3",
+        "seconds an input partition, caught up, stays quiet before it stops holding its office's clock",
+        float,
+    ),
+    Option(
         "producer_batch_bytes", "KOMPENSASI_PRODUCER_BATCH_BYTES", "--producer-batch-bytes", "1",
         "producer batch size: 1 (a record a batch) for the embedded broker, 16384 on Apache Kafka", int,
     ),
@@ -96,7 +101,7 @@ class Settings:
     audit_timeout_s: float = 30.0
     app_id: str = "kompensasi"
     tick_interval_s: float = 1.0
-    idle_topic_s: float = 2.0
+    max_idle_s: float = 3.0
 
 
 def values(environ: Mapping[str, str], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ as soon as it has records, so there the wait only paces empty fetches."""
 from typing import Any
 
 from faust.transport.drivers import aiokafka as driver
+from faust.types import TP
 
 
 class ConsumerThread(driver.AIOKafkaConsumerThread):
@@ -20,8 +21,53 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
 
 
 class Consumer(driver.Consumer):
+    """Also tells, per partition, what it handed to the worker and where its fetcher stood then: the
+    facts of event-time alignment (rules/alignment.py)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.handed: dict[tuple[str, int], int] = {}
+        self.positions: dict[tuple[str, int], int] = {}
+
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
+        records = await super()._getmany(active_partitions, timeout)
+        # The position is read here, with the batch, not later: read later it could count a batch
+        # the fetcher's thread gave out but that this side has not yet seen.
+        for tp, batch in records.items():
+            # Faust drops a batch of a partition it is not reading (recovery): not handed over.
+            active = active_partitions is None or tp in active_partitions or tp in self._buffered_partitions
+            if batch and active:
+                self.handed[(tp.topic, tp.partition)] = batch[-1].offset + 1
+        states = self._states()
+        if states is not None:
+            for tp, state in states.items():
+                if state.has_valid_position:
+                    self.positions[(tp.topic, tp.partition)] = state.position
+        return records
+
+    def _states(self) -> dict[Any, Any] | None:
+        consumer = self._thread._consumer
+        subscription = None if consumer is None else consumer._subscription.subscription
+        assignment = None if subscription is None else subscription.assignment
+        return None if assignment is None else assignment._tp_state
+
+    def standing(self, topic: str, partition: int) -> tuple[int | None, int | None, int | None]:
+        """(handed over, position, high-water mark) of a partition; None where not known yet.
+
+        The mark is read from the fetcher's thread without a hop: a stale one only holds the clock."""
+        key = (topic, partition)
+        states = self._states()
+        state = None if states is None else states.get(TP(topic, partition))
+        highwater = None if state is None else state.highwater
+        return self.handed.get(key), self.positions.get(key), highwater
+
+    def forget_standing(self) -> None:
+        """On a rebalance: partitions are read again from their committed offsets."""
+        self.handed.clear()
+        self.positions.clear()
 
 
 class Transport(driver.Transport):

@@ -95,7 +95,10 @@ def create_app(settings: Settings) -> faust.App:
         value_type=None,
     )
     states = OfficeStates({p.office_id: p for p in settings.policies}, table, wall_now)
-    desk = Desk(settings.policies, states, wall_now, settings.idle_topic_s, settings.status_interval_s)
+    desk = Desk(
+        settings.policies, states, wall_now, settings.max_idle_s, settings.status_interval_s,
+        standing=lambda topic, partition: app.consumer.standing(topic, partition),
+    )  # fmt: skip
     register(
         app,
         topics,

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from schemas.topics import DEAD_LETTERS, OFFICE_STATUS, OUTPUT_TOPICS
+from schemas.topics import DEAD_LETTERS, DECISIONS, OFFICE_STATUS, OUTPUT_TOPICS
 from streams.codec import topic_of
 from streams.policies import load_policies
 from streams.replay import replay
@@ -68,6 +68,15 @@ def new_worker(broker_url: str, tmp_path: Path, name: str) -> WorkerProcess:
     return WorkerProcess(
         broker_url, tmp_path / name, [POLICY_DIR], partitions=PARTITIONS, log_path=tmp_path / f"{name}.log"
     )
+
+
+def assert_in_time(got: list[tuple[str, dict[str, Any]]], logs: list[Path]) -> None:
+    """For inputs with no late fact: no worker took an event as late, and none revoked a decision."""
+    revoked = [v["ticket_id"] for t, v in got if t == DECISIONS and v["outcome"] == "revoked"]
+    assert not revoked, f"revocations: {revoked[:5]}"
+    for log in logs:
+        late = log.read_text(errors="replace").count('"late_event"')
+        assert late == 0, f"{late} late events in {log.name}"
 
 
 def assert_same_as_replay(got: list[tuple[str, dict[str, Any]]], events: list[dict[str, Any]]) -> None:

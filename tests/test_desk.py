@@ -1,42 +1,123 @@
-"""The worker's desk between Kafka and the core: clocks held while partitions move or topics are unheard."""
+"""The worker's desk between Kafka and the core: clocks held while partitions move, while an input
+partition may still deliver an earlier event, and while a `*` event's copy is on its way."""
 
 from typing import Any
 
 import orjson
 
-from schemas.records import OfficeStatus
+from rules.clock import instant
+from schemas.records import CompensationDecision, OfficeStatus
+from schemas.topics import SYSTEM_STATUS, TICKETS
+from streams.broadcasts import Broadcasts
 from streams.desk import Desk
 from streams.policies import shipped_policies
 from streams.state import OfficeStates
-from tests.builders import BLITAR, fixed_wall, issue
+from tests.builders import BLITAR, at, call, fixed_wall, issue, model, outage_start
 
 POLICIES = shipped_policies()
 TICK = orjson.dumps({"signal": "tick"})
 
 
-def _desk() -> Desk:
+class Consumer:
+    """What a consumer knows of each partition: (handed over, position, high-water mark)."""
+
+    def __init__(self) -> None:
+        self.standing: dict[tuple[str, int], tuple[int | None, int | None, int | None]] = {}
+
+    def __call__(self, topic: str, partition: int) -> tuple[int | None, int | None, int | None]:
+        return self.standing.get((topic, partition), (None, 0, 0))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _desk(consumer: Any = None, clock: Clock | None = None, broadcasts: Broadcasts | None = None) -> Desk:
     table: dict[str, Any] = {}
     states = OfficeStates({p.office_id: p for p in POLICIES}, table, fixed_wall)
-    return Desk(POLICIES, states, fixed_wall, idle_topic_s=60.0, status_interval_s=0.0)
+    clock = clock or Clock()
+    return Desk(
+        POLICIES, states, fixed_wall, max_idle_s=3.0, status_interval_s=0.0,
+        standing=consumer or Consumer(), broadcasts=broadcasts or Broadcasts(clock), monotonic=clock,
+    )  # fmt: skip
 
 
-def test_a_new_office_heard_on_one_topic_keeps_its_clock_unset_until_the_others_are() -> None:
-    desk = _desk()
-    handled = desk.on_input("queue.tickets", 0, 0, orjson.dumps(issue("H1", fixed_wall())))
-    desk.save(handled)
-    (status,) = [r for r in desk.on_signal(BLITAR, TICK).records if isinstance(r, OfficeStatus)]
-    assert status.clock is None, "held: the other input topics may still deliver earlier events"
+def _clock_of(desk: Desk) -> Any:
+    (status,) = [r for r in desk.on_signal(BLITAR, 0, TICK).records if isinstance(r, OfficeStatus)]
+    return status.clock
+
+
+def test_a_partition_not_fetched_since_the_assignment_holds_the_clock_unset() -> None:
+    consumer = Consumer()
+    consumer.standing[("claims.requests", 0)] = (None, None, None)
+    clock = Clock()
+    desk = _desk(consumer, clock)
+    desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00")))))
+    clock.now += 60
+    assert _clock_of(desk) is None, "held: the claims partition may still deliver earlier events"
+    consumer.standing[("claims.requests", 0)] = (None, 0, 0)  # fetched: empty, caught up
+    clock.now += 2.9
+    assert _clock_of(desk) is None, "caught up, but not yet quiet for max_idle"
+    clock.now += 0.2
+    assert _clock_of(desk) is not None
+
+
+def test_a_partition_behind_its_mark_bounds_the_clock_by_its_last_event() -> None:
+    consumer = Consumer()
+    clock = Clock()
+    desk = _desk(consumer, clock)
+    desk.save(desk.on_input("claims.requests", 0, 0, orjson.dumps(call("nobody", at("08:30")))))
+    consumer.standing[("claims.requests", 0)] = (1, 1, 5)  # four claims on the broker, not fetched
+    clock.now += 10
+    desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00")))))
+    desk.save(desk.on_input(TICKETS, 0, 1, orjson.dumps(issue("H2", at("12:00")))))
+    office = desk.states.get(BLITAR)
+    assert office.clock.now == instant(at("08:29"))  # 08:30 less the minute of lateness
+    for offset in range(1, 5):  # the four turn out to be unreadable: dead letters carry no time
+        desk.save(desk.on_input("claims.requests", 0, offset, b"[1, 2, 3]"))
+    consumer.standing[("claims.requests", 0)] = (5, 5, 5)
+    clock.now += 3.1
+    decided = [r for r in desk.on_signal(BLITAR, 0, TICK).records if isinstance(r, CompensationDecision)]
+    assert [d.ticket_id for d in decided] == ["H1"], "H1's deadline passed once the claims caught up"
 
 
 def test_no_clock_moves_between_a_revocation_and_the_records_flowing_again() -> None:
-    desk = _desk()
-    desk.idle_topic_s = 0.0  # every topic counts as idle: nothing holds the clock but the rebalance
-    desk.save(desk.on_input("queue.tickets", 0, 0, orjson.dumps(issue("H1", fixed_wall()))))
-    office = desk.states.get(BLITAR)
-    before = office.clock.now
+    clock = Clock()
+    desk = _desk(clock=clock)
+    desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00")))))
+    clock.now += 10
+    desk.save(desk.on_input(TICKETS, 0, 1, orjson.dumps(issue("H2", at("09:00")))))
+    before = desk.states.get(BLITAR).clock.now
+    assert before is not None
     desk.on_rebalance()
-    desk.save(desk.on_signal(BLITAR, TICK))
+    clock.now += 10
+    desk.save(desk.on_signal(BLITAR, 0, TICK))
     assert desk.states.get(BLITAR).clock.now == before
     desk.on_resume()
-    desk.save(desk.on_signal(BLITAR, TICK))
-    assert desk.states.get(BLITAR).clock.now is not None
+    clock.now += 10
+    desk.save(desk.on_signal(BLITAR, 0, TICK))
+    assert desk.states.get(BLITAR).clock.now > before
+
+
+def test_a_broadcast_seen_on_the_status_topic_holds_the_clock_until_its_copy_arrives() -> None:
+    clock = Clock()
+    broadcasts = Broadcasts(clock)
+    broadcasts.restart([0])
+    nationwide = outage_start("N1", at("09:00"), office="*")
+    broadcasts.read(0, 0, model(nationwide))
+    broadcasts.stand(0, 1, 1)
+    desk = _desk(clock=clock, broadcasts=broadcasts)
+    desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00")))))
+    clock.now += 10
+    desk.save(desk.on_input(TICKETS, 0, 1, orjson.dumps(issue("H2", at("12:00")))))
+    office = desk.states.get(BLITAR)
+    assert office.clock.now == instant(at("09:00")) - 1, "the copy of N1 is still on its way"
+    (_, copy), *_ = desk.on_input(SYSTEM_STATUS, 1, 0, orjson.dumps(nationwide)).signals
+    handled = desk.on_signal(BLITAR, 0, copy)
+    assert not handled.late
+    decided = [r for r in handled.records if isinstance(r, CompensationDecision)]
+    assert [(d.ticket_id, d.outcome) for d in decided] == [("H1", "suppressed")]

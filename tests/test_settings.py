@@ -73,7 +73,7 @@ def test_a_worker_configured_by_environment_only_processes_a_record(tmp_path: Pa
                 await produce_raw(
                     broker.address, [("queue.tickets", b"kanim-blitar", orjson.dumps(e)) for e in events]
                 )
-                await reader.until_quiet(quiet_s=3, limit_s=30, want=2)
+                await reader.until_quiet(quiet_s=10, limit_s=30, want=2)
                 return reader.records
 
         records = asyncio.run(run())

@@ -9,7 +9,15 @@ import pytest
 from streams.broker import Broker
 from streams.feed import OutputReader, produce_paced, produce_raw
 from streams.supervise import wait_all_ready
-from tests.kafka import PARTITIONS, as_set, assert_same_as_replay, generated_day, new_worker, replayed
+from tests.kafka import (
+    PARTITIONS,
+    as_set,
+    assert_in_time,
+    assert_same_as_replay,
+    generated_day,
+    new_worker,
+    replayed,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -85,6 +93,8 @@ def test_two_workers_in_one_group_publish_the_same_records(broker: Broker, tmp_p
             w.stop()
     assert all(owned), f"both workers should own partitions: {owned}"
     assert set(as_set(got)) == set(want)
+    assert_same_as_replay(got, events)
+    assert_in_time(got, [tmp_path / "w1.log", tmp_path / "w2.log"])
 
 
 # A worker stopped with SIGTERM; tests/test_chaos.py kills workers with SIGKILL.
@@ -116,6 +126,7 @@ def test_a_restarted_worker_loses_nothing_and_contradicts_nothing(broker: Broker
         "the restarted worker reused its local store instead of replaying the changelog"
     )
     assert_same_as_replay(got, events)
+    assert_in_time(got, [tmp_path / "w1.log"])
 
 
 def test_a_broker_paused_for_thirty_seconds_loses_nothing(broker: Broker, tmp_path: Path) -> None:

@@ -1,0 +1,111 @@
+"""Which `*` events exist on `ops.system-status`, read by every worker: an office's clock waits for
+the copy of each (sent by whichever worker owns the partition the event came on) before passing it."""
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
+
+from rules.alignment import Partition
+from rules.clock import Instant, instant
+from rules.intake import Rejection
+from rules.office import DUPLICATE_WINDOW, Office
+from schemas.events import ALL_OFFICES, Event
+from schemas.topics import SYSTEM_STATUS
+from streams import metrics
+from streams.logs import log
+
+_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+class Broadcasts:
+    """The `*` events seen so far (event id -> event time) and how far each partition was read."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.monotonic = monotonic
+        self.partitions: dict[tuple[str, int], Partition] = {}
+        self.events: dict[str, Instant] = {}
+
+    def restart(self, partitions: Iterable[int]) -> None:
+        """A fresh read from the start: until it catches up, every partition holds every clock."""
+        now = self.monotonic()
+        self.partitions = {(SYSTEM_STATUS, p): Partition(since=now) for p in partitions}
+
+    def read(self, partition: int, offset: int, event: Event | Rejection) -> None:
+        at = None if isinstance(event, Rejection) else instant(event.occurred_at)
+        self.partitions[(SYSTEM_STATUS, partition)].apply(offset, at, self.monotonic())
+        if at is not None and event.office_id == ALL_OFFICES:  # type: ignore[union-attr]
+            self.events[event.event_id] = at  # type: ignore[union-attr]
+
+    def stand(self, partition: int, position: int | None, highwater: int | None) -> None:
+        state = self.partitions[(SYSTEM_STATUS, partition)]
+        state.position, state.highwater = position, highwater
+
+    def forget_before(self, at: Instant) -> None:
+        """Past the duplicate window an event's copy would be late in every office anyway."""
+        for event_id in [k for k, v in self.events.items() if v < at - DUPLICATE_WINDOW]:
+            del self.events[event_id]
+
+    def pending(self, office: Office) -> list[Instant]:
+        """Times of the `*` events this office has not received yet and that its clock has not passed."""
+        now, seen = office.clock.now, office.seen
+        return [
+            at for event_id, at in self.events.items() if (now is None or at > now) and event_id not in seen
+        ]
+
+
+async def watch(
+    bootstrap: str,
+    client_options: dict[str, Any],
+    broadcasts: Broadcasts,
+    admit: Callable[[bytes], Event | Rejection],
+) -> None:
+    """Reads every partition of the status topic from the start, for ever; a broker fault restarts
+    the read after a pause (the clocks stay held meanwhile)."""
+    failures = 0
+    while True:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
+            metadata_max_age_ms=5000, **client_options,
+        )  # fmt: skip
+        try:
+            await consumer.start()
+            await _read(consumer, broadcasts, admit)
+        except KafkaError as exc:
+            metrics.BROADCAST_READ_FAILURES.inc()
+            log.warning("broadcasts_read_failed", error=type(exc).__name__)
+            await asyncio.sleep(_BACKOFF_S[min(failures, len(_BACKOFF_S) - 1)])
+            failures += 1
+        finally:
+            await consumer.stop()
+
+
+async def _read(
+    consumer: AIOKafkaConsumer, broadcasts: Broadcasts, admit: Callable[[bytes], Event | Rejection]
+) -> None:
+    from aiokafka import TopicPartition
+
+    known = await consumer.partitions_for_topic(SYSTEM_STATUS)
+    while not known:
+        await asyncio.sleep(0.5)
+        known = await consumer.partitions_for_topic(SYSTEM_STATUS)
+    tps = [TopicPartition(SYSTEM_STATUS, p) for p in sorted(known)]
+    consumer.assign(tps)
+    await consumer.seek_to_beginning(*tps)
+    broadcasts.restart(sorted(known))
+    while True:
+        batch = await consumer.getmany(*tps, timeout_ms=500)
+        latest: Instant = 0
+        for tp, messages in batch.items():
+            for message in messages:
+                event = admit(message.value or b"")
+                broadcasts.read(tp.partition, message.offset, event)
+                if not isinstance(event, Rejection):
+                    latest = max(latest, instant(event.occurred_at))
+        for tp in tps:
+            broadcasts.stand(tp.partition, await consumer.position(tp), consumer.highwater(tp))
+        if latest:
+            broadcasts.forget_before(latest)
