@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench tools schemas clean
+.PHONY: run test bench soak tools schemas clean
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
 $(STAMP): pyproject.toml
@@ -30,6 +30,10 @@ test: $(STAMP) tools
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.run
+
+# Each live-equals-replay scenario ten times in a row (about 40 minutes).
+soak: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.soak
 
 schemas: $(STAMP)
 	$(BIN)/kompensasi schemas

@@ -20,6 +20,7 @@ class Partition:
     position: int | None = None  # the consumer's fetch position (past control records too)
     highwater: int | None = None  # from the last fetch; None until the partition was first fetched
     latest: Instant | None = None  # the largest event time applied from it
+    fetched_at: float | None = None  # wall seconds of the fetch that handed over its last records
 
     def apply(self, offset: int, at: Instant | None, now: float) -> None:
         """A record was applied; `at` is its event time, None for one that carries none (a dead letter)."""
@@ -61,13 +62,19 @@ class Alignment:
 def align(
     partitions: Mapping[Hashable, Partition],
     broadcasts: Iterable[Instant],
+    broadcasts_as_of: float,
     lateness: Instant,
     target: Instant,
     now: float,
     max_idle_s: float,
 ) -> Alignment:
     """How far toward `target` an office's clock may move, given the partitions feeding it and the
-    `*` events known to be on their way to it (each must find the clock before its time)."""
+    `*` events known to be on their way to it (each must find the clock before its time).
+
+    `broadcasts_as_of`: the wall time up to which those `*` events are known (another consumer reads
+    them). Records fetched after it may follow a `*` event not yet known: the clock waits."""
+    if any(p.fetched_at is not None and p.fetched_at > broadcasts_as_of for p in partitions.values()):
+        return Alignment(None)
     to = target
     for at in broadcasts:
         to = min(to, at - 1)

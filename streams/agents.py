@@ -109,6 +109,11 @@ def register(
         async for event in stream.events():
             message = event.message
             await check_continuity(message)
+            # A `*` event produced before this record must be known first; the other reader of the
+            # status topic usually fetched since, else it will within milliseconds.
+            fetched_at = app.consumer.handed_at.get((message.topic, message.partition))
+            if fetched_at is not None and desk.broadcasts.as_of < fetched_at:
+                await desk.broadcasts.known_as_of(fetched_at, timeout_s=1.0)
             where = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
             try:
                 if message.topic == SIGNALS_TOPIC:

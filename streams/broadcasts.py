@@ -2,12 +2,13 @@
 the copy of each (sent by whichever worker owns the partition the event came on) before passing it."""
 
 import asyncio
+import contextlib
+import math
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import KafkaError
 
 from rules.alignment import Partition
 from rules.clock import Instant, instant
@@ -18,30 +19,57 @@ from schemas.topics import SYSTEM_STATUS
 from streams import metrics
 from streams.logs import log
 
+# Beside the agent's own view of its partitions of the same topic: this reader reads every partition.
+SOURCE = f"{SYSTEM_STATUS}/*"
 _BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
+# The agent waits for this reader to have fetched after its own fetch: keep its fetches short. On the
+# embedded broker an empty fetch lasts its whole wait; on Kafka too, when nothing new comes.
+_FETCH_WAIT_MS = 10
+_POLL_MS = 10
 
 
 class Broadcasts:
-    """The `*` events seen so far (event id -> event time) and how far each partition was read."""
+    """The `*` events seen so far (event id -> event time), how far each partition was read, and the
+    wall time of the oldest of their last fetches (`as_of`): what is known is known as of then."""
 
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic, as_of: float = -math.inf) -> None:
         self.monotonic = monotonic
         self.partitions: dict[tuple[str, int], Partition] = {}
         self.events: dict[str, Instant] = {}
+        self.as_of = as_of
+        self._fetched = asyncio.Event()
+
+    @classmethod
+    def none(cls) -> "Broadcasts":
+        """No `*` event will come (a desk fed without a watcher)."""
+        return cls(as_of=math.inf)
 
     def restart(self, partitions: Iterable[int]) -> None:
         """A fresh read from the start: until it catches up, every partition holds every clock."""
         now = self.monotonic()
-        self.partitions = {(SYSTEM_STATUS, p): Partition(since=now) for p in partitions}
+        self.partitions = {(SOURCE, p): Partition(since=now) for p in partitions}
+        self.as_of = -math.inf
+
+    def fetched(self, as_of: float) -> None:
+        self.as_of = as_of
+        self._fetched.set()
+        self._fetched.clear()
+
+    async def known_as_of(self, at: float, timeout_s: float) -> None:
+        """Waits (at most `timeout_s`) until the `*` events are known as of wall time `at`."""
+        deadline = time.monotonic() + timeout_s
+        while self.as_of < at and (left := deadline - time.monotonic()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._fetched.wait(), left)
 
     def read(self, partition: int, offset: int, event: Event | Rejection) -> None:
         at = None if isinstance(event, Rejection) else instant(event.occurred_at)
-        self.partitions[(SYSTEM_STATUS, partition)].apply(offset, at, self.monotonic())
+        self.partitions[(SOURCE, partition)].apply(offset, at, self.monotonic())
         if at is not None and event.office_id == ALL_OFFICES:  # type: ignore[union-attr]
             self.events[event.event_id] = at  # type: ignore[union-attr]
 
     def stand(self, partition: int, position: int | None, highwater: int | None) -> None:
-        state = self.partitions[(SYSTEM_STATUS, partition)]
+        state = self.partitions[(SOURCE, partition)]
         state.position, state.highwater = position, highwater
 
     def forget_before(self, at: Instant) -> None:
@@ -69,12 +97,12 @@ async def watch(
     while True:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
-            metadata_max_age_ms=5000, **client_options,
+            metadata_max_age_ms=5000, fetch_max_wait_ms=_FETCH_WAIT_MS, **client_options,
         )  # fmt: skip
         try:
             await consumer.start()
             await _read(consumer, broadcasts, admit)
-        except KafkaError as exc:
+        except Exception as exc:  # a broker fault, or a bug of ours: neither may stop the worker
             metrics.BROADCAST_READ_FAILURES.inc()
             log.warning("broadcasts_read_failed", error=type(exc).__name__)
             await asyncio.sleep(_BACKOFF_S[min(failures, len(_BACKOFF_S) - 1)])
@@ -88,16 +116,16 @@ async def _read(
 ) -> None:
     from aiokafka import TopicPartition
 
-    known = await consumer.partitions_for_topic(SYSTEM_STATUS)
-    while not known:
+    # A consumer without a subscription keeps no metadata of its own: ask for every topic's.
+    while SYSTEM_STATUS not in await consumer.topics():
         await asyncio.sleep(0.5)
-        known = await consumer.partitions_for_topic(SYSTEM_STATUS)
+    known = consumer.partitions_for_topic(SYSTEM_STATUS) or set()
     tps = [TopicPartition(SYSTEM_STATUS, p) for p in sorted(known)]
     consumer.assign(tps)
     await consumer.seek_to_beginning(*tps)
     broadcasts.restart(sorted(known))
     while True:
-        batch = await consumer.getmany(*tps, timeout_ms=500)
+        batch = await consumer.getmany(*tps, timeout_ms=_POLL_MS)
         latest: Instant = 0
         for tp, messages in batch.items():
             for message in messages:
@@ -107,5 +135,8 @@ async def _read(
                     latest = max(latest, instant(event.occurred_at))
         for tp in tps:
             broadcasts.stand(tp.partition, await consumer.position(tp), consumer.highwater(tp))
+        polls = [consumer.last_poll_timestamp(tp) for tp in tps]
+        if all(polls):
+            broadcasts.fetched(min(polls) / 1000)  # type: ignore[type-var]
         if latest:
             broadcasts.forget_before(latest)

@@ -45,12 +45,15 @@ def admit(value: bytes, policies: dict[str, Policy], wall: Callable[[], datetime
     return event
 
 
-# (handed over, position, high-water mark) of an input partition: what its consumer knows of it.
-Standing = Callable[[str, int], tuple[int | None, int | None, int | None]]
+# (handed over, position, high-water mark, when last handed over) of an input partition: what its
+# consumer knows of it.
+Standing = Callable[[str, int], tuple[int | None, int | None, int | None, float | None]]
 
 
-def _caught_up_and_empty(topic: str, partition: int) -> tuple[int | None, int | None, int | None]:
-    return None, 0, 0
+def _caught_up_and_empty(
+    topic: str, partition: int
+) -> tuple[int | None, int | None, int | None, float | None]:
+    return None, 0, 0, None
 
 
 class Desk:
@@ -75,7 +78,7 @@ class Desk:
         self.max_idle_s = max_idle_s
         self.status_interval_s = status_interval_s
         self.standing = standing
-        self.broadcasts = broadcasts if broadcasts is not None else Broadcasts(monotonic)
+        self.broadcasts = broadcasts if broadcasts is not None else Broadcasts.none()
         self.monotonic = monotonic
         self.status_at: dict[str, float] = {}
         self.last_event_at: dict[str, float] = {}
@@ -182,12 +185,16 @@ class Desk:
         feeding = dict(self.broadcasts.partitions)
         for topic in INPUT_TOPICS:
             progress = self._input(topic, partition)
-            progress.delivered, progress.position, progress.highwater = self.standing(topic, partition)
+            progress.delivered, progress.position, progress.highwater, progress.fetched_at = self.standing(
+                topic, partition
+            )
             feeding[(topic, partition)] = progress
         now = self.monotonic()
+        broadcasts = self.broadcasts
         alignment = align(
-            feeding, self.broadcasts.pending(office), office.clock.lateness, target, now, self.max_idle_s
-        )
+            feeding, broadcasts.pending(office), broadcasts.as_of, office.clock.lateness, target, now,
+            self.max_idle_s,
+        )  # fmt: skip
         if alignment.to is None or (office.clock.now is not None and alignment.to <= office.clock.now):
             return []
         for key in alignment.overtaken:

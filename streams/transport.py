@@ -6,6 +6,7 @@ with 1,500 ms and 12 ms with 20 ms, but with 20 ms a worker restoring 500,000 ch
 not ready in 300 s (131 s with 1,500 ms), as each fetch brings fewer records. Apache Kafka answers
 as soon as it has records, so there the wait only paces empty fetches."""
 
+import time
 from typing import Any
 
 from faust.transport.drivers import aiokafka as driver
@@ -27,6 +28,7 @@ class Consumer(driver.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.handed: dict[tuple[str, int], int] = {}
+        self.handed_at: dict[tuple[str, int], float] = {}  # wall seconds of the last batch handed over
         self.positions: dict[tuple[str, int], int] = {}
 
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
@@ -34,6 +36,7 @@ class Consumer(driver.Consumer):
 
     async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
         records = await super()._getmany(active_partitions, timeout)
+        now = time.time()
         # The position is read here, with the batch, not later: read later it could count a batch
         # the fetcher's thread gave out but that this side has not yet seen.
         for tp, batch in records.items():
@@ -41,6 +44,7 @@ class Consumer(driver.Consumer):
             active = active_partitions is None or tp in active_partitions or tp in self._buffered_partitions
             if batch and active:
                 self.handed[(tp.topic, tp.partition)] = batch[-1].offset + 1
+                self.handed_at[(tp.topic, tp.partition)] = now
         states = self._states()
         if states is not None:
             for tp, state in states.items():
@@ -54,19 +58,21 @@ class Consumer(driver.Consumer):
         assignment = None if subscription is None else subscription.assignment
         return None if assignment is None else assignment._tp_state
 
-    def standing(self, topic: str, partition: int) -> tuple[int | None, int | None, int | None]:
-        """(handed over, position, high-water mark) of a partition; None where not known yet.
+    def standing(self, topic: str, partition: int) -> tuple[int | None, int | None, int | None, float | None]:
+        """(handed over, position, high-water mark, when last handed over) of a partition; None where
+        not known yet.
 
         The mark is read from the fetcher's thread without a hop: a stale one only holds the clock."""
         key = (topic, partition)
         states = self._states()
         state = None if states is None else states.get(TP(topic, partition))
         highwater = None if state is None else state.highwater
-        return self.handed.get(key), self.positions.get(key), highwater
+        return self.handed.get(key), self.positions.get(key), highwater, self.handed_at.get(key)
 
     def forget_standing(self) -> None:
         """On a rebalance: partitions are read again from their committed offsets."""
         self.handed.clear()
+        self.handed_at.clear()
         self.positions.clear()
 
 

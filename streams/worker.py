@@ -13,6 +13,7 @@ from schemas.topics import INPUT_TOPICS
 from streams import metrics
 from streams.access import Access, TokenError, Tokens
 from streams.agents import register
+from streams.broadcasts import Broadcasts
 from streams.desk import Desk
 from streams.logs import configure as configure_logs
 from streams.logs import log
@@ -97,7 +98,7 @@ def create_app(settings: Settings) -> faust.App:
     states = OfficeStates({p.office_id: p for p in settings.policies}, table, wall_now)
     desk = Desk(
         settings.policies, states, wall_now, settings.max_idle_s, settings.status_interval_s,
-        standing=lambda topic, partition: app.consumer.standing(topic, partition),
+        standing=lambda topic, partition: app.consumer.standing(topic, partition), broadcasts=Broadcasts(),
     )  # fmt: skip
     register(
         app,

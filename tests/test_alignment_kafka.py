@@ -3,7 +3,8 @@ topics produced at different rates, and partition p of every input on one worker
 rebalance. The restart and failover scenarios are in test_chaos.py."""
 
 import asyncio
-from datetime import datetime
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,24 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from schemas.topics import INPUT_TOPICS, TICKETS
+from rules.clock import instant
+from schemas.topics import INPUT_TOPICS, SYSTEM_STATUS, TICKETS
+from streams.broadcasts import Broadcasts, watch
 from streams.broker import Broker
-from streams.desk import SIGNALS_TOPIC
-from streams.feed import OutputReader, produce_paced, topic_for
+from streams.desk import SIGNALS_TOPIC, admit
+from streams.feed import OutputReader, produce_paced, produce_raw, topic_for
+from streams.policies import load_policies
 from streams.supervise import WorkerProcess, wait_all_ready
-from tests.kafka import PARTITIONS, assert_in_time, assert_same_as_replay, generated_day, new_worker
+from streams.topics import ensure_topics
+from tests.builders import at, outage_start
+from tests.kafka import (
+    PARTITIONS,
+    POLICY_DIR,
+    assert_in_time,
+    assert_same_as_replay,
+    generated_day,
+    new_worker,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -111,3 +124,38 @@ def test_partition_p_of_every_input_goes_to_one_worker_after_each_rebalance(
             for topic in (*INPUT_TOPICS, SIGNALS_TOPIC):
                 assert assignment[topic] == assignment[TICKETS], (topic, assignments)
     assert len(seen[1]) == 3 and all(a[TICKETS] for a in seen[1]), f"three workers share: {seen[1]}"
+
+
+def test_every_worker_reads_the_status_topic_whole_for_its_star_events(broker: Broker) -> None:
+    """The reader behind the `*` holds: it finds the topic, reads each partition to its end, keeps
+    the `*` events only (and only valid ones), and says as of when it knows them."""
+    nationwide = outage_start("N9", at("13:10"), office="*", event_id="n9")
+    local = outage_start("L9", at("13:00"), event_id="l9")
+    policies = {p.office_id: p for p in load_policies([POLICY_DIR])}
+    broadcasts = Broadcasts()
+
+    def wall() -> datetime:
+        return datetime.now(UTC)
+
+    async def scenario() -> None:
+        await ensure_topics(broker.address, PARTITIONS, 1, {})
+        await produce_raw(broker.address, [
+            (SYSTEM_STATUS, b"*", orjson.dumps(nationwide)),
+            (SYSTEM_STATUS, b"kanim-blitar", orjson.dumps(local)),
+            (SYSTEM_STATUS, b"*", b"[1, 2, 3]"),
+        ])  # fmt: skip
+        started = time.time()
+        reader = asyncio.ensure_future(
+            watch(broker.address, {}, broadcasts, lambda v: admit(v, policies, wall))
+        )
+        try:
+            await broadcasts.known_as_of(started + 0.5, timeout_s=20)
+        finally:
+            reader.cancel()
+        assert broadcasts.as_of >= started + 0.5
+
+    asyncio.run(scenario())
+    assert broadcasts.events == {"n9": instant(at("13:10"))}
+    assert len(broadcasts.partitions) == PARTITIONS
+    assert all(p.caught_up() for p in broadcasts.partitions.values())
+    assert sum(p.applied or 0 for p in broadcasts.partitions.values()) == 3

@@ -51,9 +51,9 @@ def send(broker: Broker, *events: dict) -> None:
 
 
 def settle() -> None:
-    """A worker that just got its partitions holds office clocks until every input topic has been
-    heard from or stayed idle for `idle_topic_s`; this test feeds one topic only."""
-    time.sleep(Settings.idle_topic_s + 0.2)
+    """A worker that just got its partitions holds office clocks until every input partition has been
+    fetched and stayed quiet for `max_idle_s`; this test feeds one topic only."""
+    time.sleep(Settings.max_idle_s + 0.2)
 
 
 def numbers(page: Page) -> list[str]:

@@ -1,6 +1,7 @@
 """The worker's desk between Kafka and the core: clocks held while partitions move, while an input
 partition may still deliver an earlier event, and while a `*` event's copy is on its way."""
 
+import math
 from typing import Any
 
 import orjson
@@ -24,8 +25,8 @@ class Consumer:
     def __init__(self) -> None:
         self.standing: dict[tuple[str, int], tuple[int | None, int | None, int | None]] = {}
 
-    def __call__(self, topic: str, partition: int) -> tuple[int | None, int | None, int | None]:
-        return self.standing.get((topic, partition), (None, 0, 0))
+    def __call__(self, topic: str, partition: int) -> tuple[int | None, int | None, int | None, None]:
+        return (*self.standing.get((topic, partition), (None, 0, 0)), None)
 
 
 class Clock:
@@ -42,7 +43,8 @@ def _desk(consumer: Any = None, clock: Clock | None = None, broadcasts: Broadcas
     clock = clock or Clock()
     return Desk(
         POLICIES, states, fixed_wall, max_idle_s=3.0, status_interval_s=0.0,
-        standing=consumer or Consumer(), broadcasts=broadcasts or Broadcasts(clock), monotonic=clock,
+        standing=consumer or Consumer(), broadcasts=broadcasts or Broadcasts(clock, as_of=math.inf),
+        monotonic=clock,
     )  # fmt: skip
 
 
@@ -110,6 +112,7 @@ def test_a_broadcast_seen_on_the_status_topic_holds_the_clock_until_its_copy_arr
     nationwide = outage_start("N1", at("09:00"), office="*")
     broadcasts.read(0, 0, model(nationwide))
     broadcasts.stand(0, 1, 1)
+    broadcasts.fetched(math.inf)
     desk = _desk(clock=clock, broadcasts=broadcasts)
     desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00")))))
     clock.now += 10

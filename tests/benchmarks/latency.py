@@ -5,7 +5,7 @@ An office's clock is the latest `occurred_at` it has seen less the allowed laten
 `decided_at` when the first event with `occurred_at - lateness >= decided_at` arrives. That event's
 send time is the start; the moment a plain consumer (no group, reading from the end, 5 ms fetch
 wait) returns the decision is the end. Only queue.tickets events are fed (issues, calls, closes):
-the other input topics stay silent, so after `idle_topic_s` they no longer hold the clock and the
+the other input topics stay silent, so after `max_idle_s` they no longer hold the clock and the
 triggering event is known exactly."""
 
 import asyncio
