@@ -3,12 +3,12 @@
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import orjson
 
 from rules.clock import Instant, instant
-from rules.intake import Rejection, classify
+from rules.intake import Rejection
 from rules.office import Office
 from rules.policy import Policy
 from rules.status import office_status
@@ -17,11 +17,8 @@ from schemas.records import Record
 from schemas.topics import INPUT_TOPICS, TOPIC_OF_TYPE
 from streams import metrics
 from streams.codec import dead_letter
+from streams.reading import Signal, read_event
 from streams.state import OfficeStates
-
-SIGNALS_TOPIC = "kompensasi.office-signals"
-# A queue system whose clock is a day fast would otherwise push an office's clock past every deadline.
-FUTURE_LIMIT = timedelta(days=1)
 
 
 @dataclass
@@ -80,13 +77,12 @@ class Desk:
         for office in handled.changed:
             self.states.save(office)
 
-    def on_input(self, topic: str, partition: int, offset: int, value: bytes | None) -> Handled:
-        event = classify(value or b"", self.policies)
+    def on_input(
+        self, topic: str, partition: int, offset: int, value: bytes | None, written_at: datetime | None = None
+    ) -> Handled:
+        event = read_event(value, self.policies, written_at, self.wall())
         if isinstance(event, Rejection):
             return Handled([dead_letter(event, value or b"", topic, partition, offset)])
-        if event.occurred_at - self.wall() > FUTURE_LIMIT:
-            ahead = Rejection("invalid_event", "occurred_at is more than a day ahead of the wall clock")
-            return Handled([dead_letter(ahead, value or b"", topic, partition, offset)])
         metrics.EVENTS.labels(topic, event.type, event.office_id).inc()
         if event.office_id == ALL_OFFICES:
             # A `*` event lives on one partition; each office gets its copy on its own partition.
@@ -96,15 +92,13 @@ class Desk:
             return Handled(signals=[(office_id, copy) for office_id in self.policies])
         return self._apply(event.office_id, topic, event)
 
-    def on_signal(self, office_id: str, value: bytes) -> Handled:
-        signal = orjson.loads(value)
-        if office_id not in self.policies:
+    def on_signal(self, signal: Signal) -> Handled:
+        """A tick or a `*` event's copy, read by `streams.reading.read_signal`."""
+        office_id = signal.office_id
+        if office_id not in self.policies:  # another worker's office (other policies loaded)
             return Handled()
-        if signal["signal"] == "broadcast":
-            event = classify(orjson.dumps(signal["event"]), self.policies)
-            if isinstance(event, Rejection):
-                return Handled()
-            return self._apply(office_id, TOPIC_OF_TYPE[event.type], event)
+        if signal.event is not None:
+            return self._apply(office_id, TOPIC_OF_TYPE[signal.event.type], signal.event)
         return Handled(self._idle_advance(office_id) + self._status_if_due(office_id),
                        changed=[self.states.get(office_id)])  # fmt: skip
 

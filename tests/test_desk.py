@@ -7,11 +7,12 @@ import orjson
 from schemas.records import OfficeStatus
 from streams.desk import Desk
 from streams.policies import shipped_policies
+from streams.reading import Signal
 from streams.state import OfficeStates
 from tests.builders import BLITAR, fixed_wall, issue
 
 POLICIES = shipped_policies()
-TICK = orjson.dumps({"signal": "tick"})
+TICK = Signal(BLITAR)
 
 
 def _desk() -> Desk:
@@ -24,7 +25,7 @@ def test_a_new_office_heard_on_one_topic_keeps_its_clock_unset_until_the_others_
     desk = _desk()
     handled = desk.on_input("queue.tickets", 0, 0, orjson.dumps(issue("H1", fixed_wall())))
     desk.save(handled)
-    (status,) = [r for r in desk.on_signal(BLITAR, TICK).records if isinstance(r, OfficeStatus)]
+    (status,) = [r for r in desk.on_signal(TICK).records if isinstance(r, OfficeStatus)]
     assert status.clock is None, "held: the other input topics may still deliver earlier events"
 
 
@@ -35,8 +36,8 @@ def test_no_clock_moves_between_a_revocation_and_the_records_flowing_again() -> 
     office = desk.states.get(BLITAR)
     before = office.clock.now
     desk.on_rebalance()
-    desk.save(desk.on_signal(BLITAR, TICK))
+    desk.save(desk.on_signal(TICK))
     assert desk.states.get(BLITAR).clock.now == before
     desk.on_resume()
-    desk.save(desk.on_signal(BLITAR, TICK))
+    desk.save(desk.on_signal(TICK))
     assert desk.states.get(BLITAR).clock.now is not None
