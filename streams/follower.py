@@ -40,6 +40,7 @@ class Follower:
         self.following = False
         self.failures = 0
         self.last_error: str | None = None
+        self.sleep = asyncio.sleep  # the wait between tries; a test replaces it
 
     def status(self) -> dict[str, Any]:
         """For /ready: whether the read models are being kept, and the faults since the start."""
@@ -60,7 +61,7 @@ class Follower:
                 metrics.BACKGROUND_FAILURES.labels("follower").inc()
                 # The type only: a message may quote a record.
                 log.warning("follower_failed", error=self.last_error, retry_in_s=delay)
-                await asyncio.sleep(delay)
+                await self.sleep(delay)
                 delay = min(delay * 2, LAST_RETRY_S)
             else:
                 delay = FIRST_RETRY_S
