@@ -54,6 +54,8 @@ class Follower:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # whatever it is, the board must come back
+                if self.following:  # it had recovered: this is a new fault, tried again soon
+                    delay = FIRST_RETRY_S
                 self.following = False
                 self.failures += 1
                 self.last_error = type(exc).__name__
@@ -63,8 +65,6 @@ class Follower:
                 log.warning("follower_failed", error=self.last_error, retry_in_s=delay)
                 await self.sleep(delay)
                 delay = min(delay * 2, LAST_RETRY_S)
-            else:
-                delay = FIRST_RETRY_S
 
     async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(
