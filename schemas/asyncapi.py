@@ -30,7 +30,7 @@ KAFKA_BINDING_VERSION = "0.5.0"
 COMPONENT_SCHEMAS = "#/components/schemas/"
 DEFS = "#/$defs/"
 
-# streams/desk.py SIGNALS_TOPIC; not imported, so that generating the contract needs no Faust.
+# streams/reading.py SIGNALS_TOPIC; not imported, so that generating the contract needs no Faust.
 SIGNALS_TOPIC = "kompensasi.office-signals"
 
 _DESCRIPTIONS: dict[str, str] = {

@@ -2,6 +2,8 @@
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import faust
 import orjson
@@ -15,7 +17,7 @@ from schemas.records import (
     PriorityTicketWithdrawn,
     Record,
 )
-from schemas.topics import INPUT_TOPICS, OUTPUT_TOPICS, SYSTEM_STATUS, TICKETS
+from schemas.topics import DEAD_LETTERS, INPUT_TOPICS, OUTPUT_TOPICS, SYSTEM_STATUS, TICKETS
 from streams import metrics
 from streams.access import Access
 from streams.audit import AuditLog
@@ -23,12 +25,37 @@ from streams.board import Views
 from streams.broadcasts import watch
 from streams.codec import encode, key_of, topic_of
 from streams.continuity import Continuity, GroupOffsets, restart
-from streams.desk import SIGNALS_TOPIC, Desk, Handled, admit
+from streams.desk import Desk, Handled
+from streams.follower import Follower
 from streams.logs import log
+from streams.reading import SIGNALS_TOPIC, log_time, read_event, read_signal
 from streams.topics import Topics
-from streams.web import Hub, follow_outputs, register_pages, register_public
+from streams.web import Hub, publish_change, register_pages, register_public
 
 _TICK = orjson.dumps({"signal": "tick"})
+# What the read models follow: the published records but the dead letters (raw, maybe personal, and
+# shown nowhere), and the calls and outages (the board shows calls, the public summary outages).
+FOLLOWED = [*(t for t in OUTPUT_TOPICS if t != DEAD_LETTERS), TICKETS, SYSTEM_STATUS]
+
+
+def written_at(message: faust.types.Message) -> datetime | None:
+    """The record's log timestamp (Faust gives seconds), None when it has none."""
+    return datetime.fromtimestamp(message.timestamp, UTC) if message.timestamp > 0 else None
+
+
+def survives(name: str, body: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """A timer body whose fault is logged and counted, and tried again at the next tick: Faust would
+    otherwise crash the worker, and a timer has nothing to keep uncommitted."""
+
+    async def timer() -> None:
+        try:
+            await body()
+        except Exception as exc:
+            metrics.BACKGROUND_FAILURES.labels(name).inc()
+            log.warning("timer_failed", timer=name, error=type(exc).__name__)
+
+    timer.__name__ = timer.__qualname__ = name  # Faust names a timer after its function
+    return timer
 
 
 def log_record(record: Record, where: dict[str, object]) -> None:
@@ -117,9 +144,12 @@ def register(
             where = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
             try:
                 if message.topic == SIGNALS_TOPIC:
-                    handled = desk.on_signal((message.key or b"").decode(), message.partition, message.value)
+                    signal = read_signal(message.partition, message.offset, message.key, message.value,
+                                         desk.policies, written_at(message), desk.wall())  # fmt: skip
+                    handled = Handled() if signal is None else desk.on_signal(signal, message.partition)
                 elif message.topic in INPUT_TOPICS:
-                    handled = desk.on_input(message.topic, message.partition, message.offset, message.value)
+                    handled = desk.on_input(message.topic, message.partition, message.offset, message.value,
+                                            written_at(message))  # fmt: skip
                 else:
                     continue
                 if handled.late:
@@ -137,11 +167,12 @@ def register(
             if message.time_in is not None:
                 metrics.LATENCY.observe(time.monotonic() - message.time_in)
 
-    @app.timer(tick_interval_s)
     async def tick() -> None:
         # Every worker ticks every office; only the owner of its partition acts on it.
         for office_id in desk.policies:
             await signals.send(key=office_id.encode(), value=_TICK)
+
+    app.timer(tick_interval_s)(survives("tick", tick))
 
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: faust.App, revoked: object, **_: object) -> None:
@@ -154,22 +185,30 @@ def register(
         desk.on_resume()
 
     desk_topics = (*INPUT_TOPICS, SIGNALS_TOPIC)
+    follower = Follower(bootstrap, FOLLOWED, views, lambda office: publish_change(views, hub, office),
+                        client_options)  # fmt: skip
 
     def ready() -> dict[str, object]:
+        """Ready means deciding. Read models that stopped following show here and in
+        `kompensasi_read_models_following`, but do not make the worker unready (README, "/ready")."""
         try:
             assignment = app.consumer.assignment()
         except ConsumerNotStarted:  # the web server answers before the consumer thread is up
-            return {"ready": False, "partitions": []}
+            return {"ready": False, "partitions": [], "read_models": follower.status()}
         assigned = sorted(tp.partition for tp in assignment if tp.topic == TICKETS)
         is_ready = bool(assigned) and not app.rebalancing and app.tables.recovery.completed.is_set()
         # Every topic's partitions, so a test can see that partition p of each comes to one worker.
         topics = {t: sorted(tp.partition for tp in assignment if tp.topic == t) for t in desk_topics}
-        return {"ready": is_ready, "partitions": assigned, "assignment": topics}
+        return {
+            "ready": is_ready,
+            "partitions": assigned,
+            "assignment": topics,
+            "read_models": follower.status(),
+        }
 
     register_pages(app, views, hub, ready, access, AuditLog(bootstrap, dict(client_options), audit_timeout_s))
     register_public(app, views)
 
-    @app.timer(5.0)
     async def consumer_lag() -> None:
         for tp in app.consumer.assignment():
             highwater = app.consumer.highwater(tp)
@@ -177,11 +216,17 @@ def register(
             if highwater is not None and position is not None:
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
 
+    app.timer(5.0)(survives("consumer_lag", consumer_lag))
+
     @app.task
     async def follow_broadcasts() -> None:
-        await watch(bootstrap, client_options, desk.broadcasts, lambda v: admit(v, desk.policies, desk.wall))
+        await watch(
+            bootstrap,
+            client_options,
+            desk.broadcasts,
+            lambda value, timestamp_ms: read_event(value, desk.policies, log_time(timestamp_ms), desk.wall()),
+        )
 
     @app.task
     async def follow_published_records() -> None:
-        # The calls and outages too: the board shows calls, the public summary measures outages.
-        await follow_outputs(bootstrap, [*OUTPUT_TOPICS, TICKETS, SYSTEM_STATUS], views, hub, client_options)
+        await follower.run()

@@ -9,12 +9,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 
 from rules.clock import instant
-from rules.intake import Rejection, classify
 from rules.outages import Outage
 from schemas.events import ALL_OFFICES, Event
 from schemas.topics import (
@@ -27,6 +25,7 @@ from schemas.topics import (
     REVIEWS,
     SYSTEM_STATUS,
 )
+from streams.reading import Reader
 
 # Dead letters (raw records, maybe personal) and office status (no ticket) are not part of a trail.
 AUDITED_OUTPUTS = (DECISIONS, PRIORITY_TICKETS, CLAIM_DECISIONS, AT_RISK, REFERRALS)
@@ -85,7 +84,8 @@ class Trail:
     def __init__(self, office_id: str, ticket_id: str) -> None:
         self.office_id = office_id
         self.ticket_id = ticket_id
-        self.offices = {office_id}
+        # Another office's event reads as unknown here: never part of this office's trail.
+        self.reader = Reader({office_id})
         # A cheap byte test before decoding, when the id is written as is in JSON.
         plain = ticket_id.isascii() and ticket_id.isprintable() and not set(ticket_id) & {'"', "\\"}
         self.needle = ticket_id.encode() if plain else None
@@ -103,8 +103,8 @@ class Trail:
                 self._output(topic, partition, offset, timestamp_ms, value)
 
     def _input(self, topic: str, partition: int, offset: int, timestamp_ms: int, value: bytes) -> None:
-        event = classify(value, self.offices)
-        if isinstance(event, Rejection):
+        event = self.reader.event(value, timestamp_ms)
+        if event is None:
             return  # a dead letter (or another office's event): never applied to this office
         entry = Entry(event.occurred_at, topic, partition, offset, timestamp_ms, redacted(event), event)
         if event.type in ("review_flagged", "review_cleared"):
@@ -115,14 +115,13 @@ class Trail:
             self.own.append(entry)
 
     def _output(self, topic: str, partition: int, offset: int, timestamp_ms: int, value: bytes) -> None:
-        try:
-            record = orjson.loads(value)
-            field = _TIME_FIELD[record["type"]]
-            at = datetime.fromisoformat(record[field])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        read = self.reader.record(topic, partition, offset, value)
+        if read is None or read.type not in _TIME_FIELD:
             return
-        if record.get("office_id") != self.office_id:
+        record = read.model_dump(mode="json")
+        if record["office_id"] != self.office_id:
             return
+        at = getattr(read, _TIME_FIELD[read.type])
         evidence = record.get("evidence") or {}
         if record.get("ticket_id") == self.ticket_id or evidence.get("ticket_id") == self.ticket_id:
             self.own.append(Entry(at, topic, partition, offset, timestamp_ms, record))

@@ -10,6 +10,8 @@ from typing import Any
 
 from oversight.evaluation import OfficeEvaluation
 from rules.policy import Policy
+from schemas.events import Event
+from schemas.records import Record
 
 Value = dict[str, Any]
 _DECISIONS_SHOWN = 200
@@ -29,6 +31,8 @@ class OfficeView:
     last_called: Value | None = None
     status: Value | None = None
     at_risk: dict[str, Value] = field(default_factory=dict)
+    # tickets called or decided today: a warning read after its call (another topic) is over already
+    settled: set[str] = field(default_factory=set)
     decisions: deque[Value] = field(default_factory=lambda: deque(maxlen=_DECISIONS_SHOWN))
     referrals: dict[str, Value] = field(default_factory=dict)  # referral_id -> record, every day's
 
@@ -42,6 +46,7 @@ class OfficeView:
         self.numbered = {k: v for k, v in self.numbered.items() if k in self.waiting}
         self.calls.clear()
         self.at_risk.clear()
+        self.settled.clear()
         self.decisions.clear()
         self.last_called = None
 
@@ -64,6 +69,7 @@ class OfficeView:
                 return False
             call = {"counter": value.get("counter"), "at": value["occurred_at"]}
             ticket_id = value["ticket_id"]
+            self.settled.add(ticket_id)
             changed = self.at_risk.pop(ticket_id, None) is not None
             if ticket_id in self.waiting:
                 self._called(ticket_id, self.numbered[ticket_id], call)
@@ -75,6 +81,8 @@ class OfficeView:
             self.status = value
             return True
         if kind == "ticket_at_risk":
+            if value["ticket_id"] in self.settled:
+                return False
             self.at_risk[value["ticket_id"]] = value
             return True
         if kind == "ombudsman_referral":
@@ -82,6 +90,7 @@ class OfficeView:
             return False  # not on the board or the operations page
         if kind == "compensation_decision":
             self._new_day(value["service_day"])
+            self.settled.add(value["ticket_id"])
             self.at_risk.pop(value["ticket_id"], None)
             self.decisions.appendleft(value)
             return True
@@ -98,7 +107,11 @@ class OfficeView:
 
     def _called(self, ticket_id: str, priority_no: str, call: Value) -> None:
         self.waiting.pop(ticket_id, None)
-        if call.get("counter") is not None:
+        # The latest call in event time, not the last one read: the topics arrive in any order.
+        if call.get("counter") is not None and (
+            self.last_called is None
+            or datetime.fromisoformat(call["at"]) >= datetime.fromisoformat(self.last_called["at"])
+        ):
             self.last_called = {"priority_no": priority_no, "counter": call["counter"], "at": call["at"]}
 
     def board(self) -> Value:
@@ -138,8 +151,10 @@ class Views:
         # The public summary's monthly figures (counts only, no records), fed from the same stream.
         self.public = {p.office_id: OfficeEvaluation(p, daily=False, bounded=True) for p in policies}
 
-    def apply(self, topic: str, value: Value) -> str | None:
-        """Takes a record; returns the office whose pages changed."""
+    def apply(self, topic: str, item: Event | Record) -> str | None:
+        """Takes an event or record as `streams.reading` read it; returns the office whose pages changed.
+        Decoded and bounded there, so the dict code below meets no missing or mistyped field."""
+        value = item.model_dump(mode="json")
         office_id = str(value.get("office_id"))
         for evaluation in self.public.values() if office_id == "*" else [self.public.get(office_id)]:
             if evaluation is not None:

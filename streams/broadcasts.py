@@ -89,7 +89,7 @@ async def watch(
     bootstrap: str,
     client_options: dict[str, Any],
     broadcasts: Broadcasts,
-    admit: Callable[[bytes], Event | Rejection],
+    admit: Callable[[bytes | None, int | None], Event | Rejection],
 ) -> None:
     """Reads every partition of the status topic from the start, for ever; a broker fault restarts
     the read after a pause (the clocks stay held meanwhile)."""
@@ -112,7 +112,9 @@ async def watch(
 
 
 async def _read(
-    consumer: AIOKafkaConsumer, broadcasts: Broadcasts, admit: Callable[[bytes], Event | Rejection]
+    consumer: AIOKafkaConsumer,
+    broadcasts: Broadcasts,
+    admit: Callable[[bytes | None, int | None], Event | Rejection],
 ) -> None:
     from aiokafka import TopicPartition
 
@@ -129,7 +131,7 @@ async def _read(
         latest: Instant = 0
         for tp, messages in batch.items():
             for message in messages:
-                event = admit(message.value or b"")
+                event = admit(message.value, message.timestamp)
                 broadcasts.read(tp.partition, message.offset, event)
                 if not isinstance(event, Rejection):
                     latest = max(latest, instant(event.occurred_at))

@@ -3,13 +3,13 @@
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import orjson
 
 from rules.alignment import Partition, align
 from rules.clock import Instant, instant
-from rules.intake import Rejection, classify
+from rules.intake import Rejection
 from rules.office import Office
 from rules.policy import Policy
 from rules.status import office_status
@@ -20,11 +20,8 @@ from streams import metrics
 from streams.broadcasts import Broadcasts
 from streams.codec import dead_letter
 from streams.logs import log
+from streams.reading import Signal, read_event
 from streams.state import OfficeStates
-
-SIGNALS_TOPIC = "kompensasi.office-signals"
-# A queue system whose clock is a day fast would otherwise push an office's clock past every deadline.
-FUTURE_LIMIT = timedelta(days=1)
 
 
 @dataclass
@@ -35,14 +32,6 @@ class Handled:
     late: bool = False
     # offices whose state changed: saved only once `records` are on the broker (see Desk.save)
     changed: list[Office] = field(default_factory=list)
-
-
-def admit(value: bytes, policies: dict[str, Policy], wall: Callable[[], datetime]) -> Event | Rejection:
-    """The intake of the contract, and one check of a live worker's: no event a day ahead of the wall."""
-    event = classify(value, policies)
-    if not isinstance(event, Rejection) and event.occurred_at - wall() > FUTURE_LIMIT:
-        return Rejection("invalid_event", "occurred_at is more than a day ahead of the wall clock")
-    return event
 
 
 # (handed over, position, high-water mark, when last handed over) of an input partition: what its
@@ -106,8 +95,10 @@ class Desk:
         for office in handled.changed:
             self.states.save(office)
 
-    def on_input(self, topic: str, partition: int, offset: int, value: bytes | None) -> Handled:
-        event = admit(value or b"", self.policies, self.wall)
+    def on_input(
+        self, topic: str, partition: int, offset: int, value: bytes | None, written_at: datetime | None = None
+    ) -> Handled:
+        event = read_event(value, self.policies, written_at, self.wall())
         progress = self._input(topic, partition)
         if isinstance(event, Rejection):
             progress.apply(offset, None, self.monotonic())
@@ -123,16 +114,14 @@ class Desk:
         self.partition_of[event.office_id] = partition
         return self._apply(event.office_id, event)
 
-    def on_signal(self, office_id: str, partition: int, value: bytes) -> Handled:
-        signal = orjson.loads(value)
-        if office_id not in self.policies:
+    def on_signal(self, signal: Signal, partition: int) -> Handled:
+        """A tick or a `*` event's copy, read by `streams.reading.read_signal`."""
+        office_id = signal.office_id
+        if office_id not in self.policies:  # another worker's office (other policies loaded)
             return Handled()
         self.partition_of[office_id] = partition
-        if signal["signal"] == "broadcast":
-            event = classify(orjson.dumps(signal["event"]), self.policies)
-            if isinstance(event, Rejection):
-                return Handled()
-            return self._apply(office_id, event)
+        if signal.event is not None:
+            return self._apply(office_id, signal.event)
         return Handled(self._idle_advance(office_id) + self._status_if_due(office_id),
                        changed=[self.states.get(office_id)])  # fmt: skip
 

@@ -10,6 +10,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from schemas.topics import OFFICE_STATUS, OUTPUT_TOPICS, TICKETS, TOPIC_OF_TYPE
+from streams.reading import Reader
 
 Event = dict[str, Any]
 
@@ -70,6 +71,7 @@ class OutputReader:
             *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
         )
         self.records: list[tuple[str, dict[str, Any]]] = []
+        self.reader = Reader(())
 
     async def __aenter__(self) -> "OutputReader":
         await self.consumer.start()
@@ -79,8 +81,14 @@ class OutputReader:
         await self.consumer.stop()
 
     async def poll(self, timeout_s: float = 0.5) -> list[tuple[str, dict[str, Any]]]:
+        """The new records; one that does not decode (anyone may write the topics) is skipped."""
         batch = await self.consumer.getmany(timeout_ms=int(timeout_s * 1000))
-        new = [(tp.topic, orjson.loads(m.value)) for tp, msgs in batch.items() for m in msgs]
+        new = []
+        for tp, messages in batch.items():
+            for m in messages:
+                record = self.reader.record(tp.topic, tp.partition, m.offset, m.value)
+                if record is not None:
+                    new.append((tp.topic, record.model_dump(mode="json")))
         self.records += new
         return new
 

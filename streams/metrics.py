@@ -95,6 +95,23 @@ LATENCY = Histogram(
     "kompensasi_processing_latency_seconds", "From a record's arrival to its outputs being sent.",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0), registry=REGISTRY,
 )  # fmt: skip
+UNREADABLE = Counter(
+    "kompensasi_unreadable_records_total",
+    "Records of an output or signals topic that do not decode into their model, skipped.",
+    ["topic"],
+    registry=REGISTRY,
+)
+READ_MODELS_FOLLOWING = Gauge(
+    "kompensasi_read_models_following",
+    "1 while the board, operations and public read models follow the topics, 0 while retrying.",
+    registry=REGISTRY,
+)
+BACKGROUND_FAILURES = Counter(
+    "kompensasi_background_failures_total",
+    "Faults of a background task (the read-model follower, a timer), each retried.",
+    ["task"],
+    registry=REGISTRY,
+)
 BUILD = Info("kompensasi_build", "Version of the running worker.", registry=REGISTRY)
 
 

@@ -26,6 +26,7 @@ from schemas.topics import (
     SYSTEM_STATUS,
     TICKETS,
 )
+from streams.reading import Reader
 from streams.settings import Settings
 
 # What the report reads from a broker: the decided records, and the calls and outages they rest on.
@@ -89,6 +90,7 @@ async def read_topics(
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options)
     await consumer.start()
+    reader = Reader({evaluation.policy.office_id})
     counted = 0
     try:
         await consumer.topics()  # loads the cluster's metadata
@@ -104,13 +106,11 @@ async def read_topics(
         with tqdm(unit=" records", desc="topics", file=sys.stderr, disable=None, leave=False) as bar:
             while True:
                 batch = await consumer.getmany(timeout_ms=500, max_records=5000)
-                for messages in batch.values():
-                    for message in messages:
-                        try:
-                            value = orjson.loads(message.value) if message.value is not None else None
-                        except orjson.JSONDecodeError:
-                            continue
-                        if isinstance(value, dict) and evaluation.add(value):
+                for tp, messages in batch.items():
+                    for m in messages:
+                        # As the worker reads them: no dead-lettered event, no undecodable record.
+                        item = reader.read(tp.topic, tp.partition, m.offset, m.value, m.timestamp)
+                        if item is not None and evaluation.add(item.model_dump(mode="json")):
                             counted += 1
                     bar.update(len(messages))
                 for tp in partitions:

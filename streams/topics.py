@@ -6,7 +6,7 @@ import faust
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas import topics as names
-from streams.desk import SIGNALS_TOPIC
+from streams.reading import SIGNALS_TOPIC
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ live updates by server-sent events, the referrals, the audit trail of a ticket, 
 Who may read which route is declared here with `access.guard` (streams/access.py)."""
 
 import asyncio
-import contextlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -213,33 +212,6 @@ def publish_change(views: Views, hub: Hub, office_id: str) -> None:
     view = views.offices[office_id]
     hub.publish(office_id, "board", view.board())
     hub.publish(office_id, "ops", view.operations())
-
-
-async def follow_outputs(
-    bootstrap: str, topics: list[str], views: Views, hub: Hub, client_options: dict[str, Any]
-) -> None:
-    """Reads the published records (all partitions, no group) into the read models."""
-    from aiokafka import AIOKafkaConsumer
-
-    consumer = AIOKafkaConsumer(
-        *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
-        metadata_max_age_ms=5000, **client_options,
-    )  # fmt: skip
-    await consumer.start()
-    try:
-        while True:
-            batch = await consumer.getmany(timeout_ms=500)
-            changed: set[str] = set()
-            for tp, messages in batch.items():
-                for message in messages:
-                    with contextlib.suppress(ValueError, TypeError, KeyError):
-                        office = views.apply(tp.topic, orjson.loads(message.value))
-                        if office is not None:
-                            changed.add(office)
-            for office_id in changed:
-                publish_change(views, hub, office_id)
-    finally:
-        await consumer.stop()
 
 
 def register_public(app: faust.App, views: Views) -> None:

@@ -63,11 +63,14 @@ def as_set(records: list[tuple[str, dict[str, Any]]]) -> Counter[str]:
     return Counter(canonical(t, v) for t, v in records if t in COMPARED)
 
 
-def new_worker(broker_url: str, tmp_path: Path, name: str) -> WorkerProcess:
+def new_worker(
+    broker_url: str, tmp_path: Path, name: str, env: dict[str, str] | None = None
+) -> WorkerProcess:
     """A worker on the test policies, its data and log under `tmp_path`."""
     return WorkerProcess(
-        broker_url, tmp_path / name, [POLICY_DIR], partitions=PARTITIONS, log_path=tmp_path / f"{name}.log"
-    )
+        broker_url, tmp_path / name, [POLICY_DIR], partitions=PARTITIONS, log_path=tmp_path / f"{name}.log",
+        env=env or {},
+    )  # fmt: skip
 
 
 def assert_in_time(got: list[tuple[str, dict[str, Any]]], logs: list[Path]) -> None:

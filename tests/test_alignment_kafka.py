@@ -16,9 +16,9 @@ from rules.clock import instant
 from schemas.topics import INPUT_TOPICS, SYSTEM_STATUS, TICKETS
 from streams.broadcasts import Broadcasts, watch
 from streams.broker import Broker
-from streams.desk import SIGNALS_TOPIC, admit
 from streams.feed import OutputReader, produce_paced, produce_raw, topic_for
 from streams.policies import load_policies
+from streams.reading import SIGNALS_TOPIC, log_time, read_event
 from streams.supervise import WorkerProcess, wait_all_ready
 from streams.topics import ensure_topics
 from tests.builders import at, outage_start
@@ -146,7 +146,7 @@ def test_every_worker_reads_the_status_topic_whole_for_its_star_events(broker: B
         ])  # fmt: skip
         started = time.time()
         reader = asyncio.ensure_future(
-            watch(broker.address, {}, broadcasts, lambda v: admit(v, policies, wall))
+            watch(broker.address, {}, broadcasts, lambda v, ts: read_event(v, policies, log_time(ts), wall()))
         )
         try:
             await broadcasts.known_as_of(started + 0.5, timeout_s=20)

@@ -18,7 +18,7 @@ import schemas
 from schemas.asyncapi import SIGNALS_TOPIC, asyncapi_document, asyncapi_yaml
 from schemas.export import topic_schemas
 from schemas.topics import DEAD_LETTERS, INPUT_TOPICS, OUTPUT_TOPICS, TOPIC_OF_TYPE
-from streams.desk import SIGNALS_TOPIC as DESK_SIGNALS_TOPIC
+from streams.reading import SIGNALS_TOPIC as DESK_SIGNALS_TOPIC
 from tests.conftest import EXAMPLES, KOMPENSASI
 
 FOLDER = Path(schemas.__file__).parent

@@ -24,7 +24,7 @@ import yaml
 
 from schemas.topics import INPUT_TOPICS, OUTPUT_TOPICS
 from streams.access import TokenError, tokens_from_file
-from streams.desk import SIGNALS_TOPIC
+from streams.reading import SIGNALS_TOPIC
 from streams.settings import ENV_VARS, OPTIONS, Settings, values
 
 ROOT = Path(__file__).resolve().parent.parent

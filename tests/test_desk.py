@@ -12,11 +12,12 @@ from schemas.topics import SYSTEM_STATUS, TICKETS
 from streams.broadcasts import Broadcasts
 from streams.desk import Desk
 from streams.policies import shipped_policies
+from streams.reading import Signal, decode_signal
 from streams.state import OfficeStates
 from tests.builders import BLITAR, at, call, fixed_wall, issue, model, outage_start
 
 POLICIES = shipped_policies()
-TICK = orjson.dumps({"signal": "tick"})
+TICK = Signal(BLITAR)
 
 
 class Consumer:
@@ -49,7 +50,7 @@ def _desk(consumer: Any = None, clock: Clock | None = None, broadcasts: Broadcas
 
 
 def _clock_of(desk: Desk) -> Any:
-    (status,) = [r for r in desk.on_signal(BLITAR, 0, TICK).records if isinstance(r, OfficeStatus)]
+    (status,) = [r for r in desk.on_signal(TICK, 0).records if isinstance(r, OfficeStatus)]
     return status.clock
 
 
@@ -83,7 +84,7 @@ def test_a_partition_behind_its_mark_bounds_the_clock_by_its_last_event() -> Non
         desk.save(desk.on_input("claims.requests", 0, offset, b"[1, 2, 3]"))
     consumer.standing[("claims.requests", 0)] = (5, 5, 5)
     clock.now += 3.1
-    decided = [r for r in desk.on_signal(BLITAR, 0, TICK).records if isinstance(r, CompensationDecision)]
+    decided = [r for r in desk.on_signal(TICK, 0).records if isinstance(r, CompensationDecision)]
     assert [d.ticket_id for d in decided] == ["H1"], "H1's deadline passed once the claims caught up"
 
 
@@ -97,11 +98,11 @@ def test_no_clock_moves_between_a_revocation_and_the_records_flowing_again() -> 
     assert before is not None
     desk.on_rebalance()
     clock.now += 10
-    desk.save(desk.on_signal(BLITAR, 0, TICK))
+    desk.save(desk.on_signal(TICK, 0))
     assert desk.states.get(BLITAR).clock.now == before
     desk.on_resume()
     clock.now += 10
-    desk.save(desk.on_signal(BLITAR, 0, TICK))
+    desk.save(desk.on_signal(TICK, 0))
     assert desk.states.get(BLITAR).clock.now > before
 
 
@@ -120,7 +121,9 @@ def test_a_broadcast_seen_on_the_status_topic_holds_the_clock_until_its_copy_arr
     office = desk.states.get(BLITAR)
     assert office.clock.now == instant(at("09:00")) - 1, "the copy of N1 is still on its way"
     (_, copy), *_ = desk.on_input(SYSTEM_STATUS, 1, 0, orjson.dumps(nationwide)).signals
-    handled = desk.on_signal(BLITAR, 0, copy)
+    signal = decode_signal(BLITAR.encode(), copy, desk.policies, None, fixed_wall())
+    assert isinstance(signal, Signal)
+    handled = desk.on_signal(signal, 0)
     assert not handled.late
     decided = [r for r in handled.records if isinstance(r, CompensationDecision)]
     assert [(d.ticket_id, d.outcome) for d in decided] == [("H1", "suppressed")]

@@ -8,10 +8,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from oversight.disclosure import MASKED, SMALLEST_SHOWN, parts, public_summary
 from schemas.topics import TOPIC_OF_TYPE
 from streams.board import Views
 from streams.cli import main
+from streams.reading import Reader
 from streams.simulate import closing_event, office_day
 from tests.test_report import blitar, records_of, sixty_days, write_lines
 
@@ -149,10 +152,13 @@ def test_the_workers_read_model_gives_the_public_figures_of_the_report(tmp_path:
     outages of the input topics), in the bounded read model."""
     events, records = small_log()
     views = Views([blitar()])
-    for event in events:
-        views.apply(TOPIC_OF_TYPE[event["type"]], event)
-    for record in records:
-        views.apply(record["topic"], record["value"])
+    reader = Reader(views.offices)
+    for offset, (topic, value) in enumerate(
+        [(TOPIC_OF_TYPE[e["type"]], e) for e in events] + [(r["topic"], r["value"]) for r in records]
+    ):
+        item = reader.read(topic, 0, offset, orjson.dumps(value), None)
+        assert item is not None, "the log is valid"
+        views.apply(topic, item)
     output = write_lines(tmp_path / "out.jsonl", records)
     inputs = write_lines(tmp_path / "in.jsonl", events)
     first, last = date(2026, 3, 1), date(2026, 5, 31)
