@@ -7,8 +7,11 @@ import pytest
 from streams.broker import Broker, start_broker
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-EXAMPLES = SHARED / "contract" / "examples"
+# The contract's examples and checker, copied into the repository so that a clone alone runs the
+# suite; `../shared/contract` beside the repository is the original (test_contract_examples.py).
+CONTRACT = ROOT / "tests" / "contract"
+SHARED_CONTRACT = ROOT.parent / "shared" / "contract"
+EXAMPLES = CONTRACT / "examples"
 KOMPENSASI = str(Path(sys.executable).with_name("kompensasi"))
 
 
