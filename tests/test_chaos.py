@@ -66,6 +66,9 @@ def test_partitions_of_a_worker_killed_for_good_move_to_the_other(broker: Broker
     try:
         wait_all_ready(workers, PARTITIONS, 120)
         got = asyncio.run(_stream(broker, events, kill_one_for_good))
+        # Probed until settled: one single probe, on a machine loaded by parallel runs, found the
+        # survivor reporting no assignment though its log shows none revoked (not yet explained).
+        wait_all_ready(workers[1:], PARTITIONS, 30)
         survivor = workers[1].status()
     finally:
         for w in workers:
