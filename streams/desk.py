@@ -36,12 +36,11 @@ class Handled:
 
 # (handed over, position, high-water mark, when last handed over) of an input partition: what its
 # consumer knows of it.
-Standing = Callable[[str, int], tuple[int | None, int | None, int | None, float | None]]
+Stand = tuple[int | None, int | None, int | None, float | None]
+Standing = Callable[[str, int], Stand]
 
 
-def _caught_up_and_empty(
-    topic: str, partition: int
-) -> tuple[int | None, int | None, int | None, float | None]:
+def _caught_up_and_empty(topic: str, partition: int) -> Stand:
     return None, 0, 0, None
 
 
