@@ -21,10 +21,12 @@ class Partition:
     highwater: int | None = None  # from the last fetch; None until the partition was first fetched
     latest: Instant | None = None  # the largest event time applied from it
     fetched_at: float | None = None  # wall seconds of the fetch that handed over its last records
+    applied_at: float | None = None  # wall seconds (monotonic) of the last record applied
 
     def apply(self, offset: int, at: Instant | None, now: float) -> None:
         """A record was applied; `at` is its event time, None for one that carries none (a dead letter)."""
         self.applied = offset + 1
+        self.applied_at = now
         if at is not None:
             self.since = now
             if self.latest is None or at > self.latest:

@@ -33,6 +33,8 @@ from streams.topics import Topics
 from streams.web import Hub, publish_change, register_pages, register_public
 
 _TICK = orjson.dumps({"signal": "tick"})
+# Records the agent has not applied this long after their fetch, while it applies ticks: dropped.
+DROPPED_AFTER_S = 10.0
 # What the read models follow: the published records but the dead letters (raw, maybe personal, and
 # shown nowhere), and the calls and outages (the board shows calls, the public summary outages).
 FOLLOWED = [*(t for t in OUTPUT_TOPICS if t != DEAD_LETTERS), TICKETS, SYSTEM_STATUS]
@@ -131,11 +133,21 @@ def register(
                       offset=message.offset, expected=gap[2])  # fmt: skip
             restart(continuity.seen_before | {gap})
 
+    def check_dropped() -> None:
+        """Records handed over but never applied (Faust dropped them): start afresh, as on a gap."""
+        gap = desk.dropped(DROPPED_AFTER_S)
+        if gap is not None and gap not in continuity.seen_before:
+            metrics.OFFSET_GAPS.labels(gap[0]).inc()
+            log.error("records_dropped", topic=gap[0], partition=gap[1], expected=gap[2], handed=gap[3])
+            restart(continuity.seen_before | {gap})
+
     @app.agent(topics.inputs, name="decide")
     async def decide(stream: faust.StreamT) -> None:
         async for event in stream.events():
             message = event.message
             await check_continuity(message)
+            if message.topic == SIGNALS_TOPIC:  # a tick comes every second, whatever else does
+                check_dropped()
             # A `*` event produced before this record must be known first; the other reader of the
             # status topic usually fetched since, else it will within milliseconds.
             fetched_at = app.consumer.handed_at.get((message.topic, message.partition))

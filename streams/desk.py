@@ -124,6 +124,23 @@ class Desk:
         return Handled(self._idle_advance(office_id) + self._status_if_due(office_id),
                        changed=[self.states.get(office_id)])  # fmt: skip
 
+    def dropped(self, after_s: float) -> tuple[str, int, int, int] | None:
+        """A partition whose records were handed over and, `after_s` later, neither applied nor
+        followed by any: Faust dropped them (faust-streaming#596, a fetch from before its recovery
+        seek). At a partition's end no later record comes to show the gap: this finds it.
+        Returns (topic, partition, next offset applied, next offset handed over)."""
+        if self.assigned_at is None:
+            return None
+        wall, now = self.wall().timestamp(), self.monotonic()
+        for (topic, partition), progress in self.inputs.items():
+            handed, _, _, fetched_at = self.standing(topic, partition)
+            applied = progress.applied or 0
+            quiet_since = progress.applied_at if progress.applied_at is not None else self.assigned_at
+            if (handed is not None and applied < handed and fetched_at is not None
+                    and wall - fetched_at > after_s and now - quiet_since > after_s):  # fmt: skip
+                return topic, partition, applied, handed
+        return None
+
     def _input(self, topic: str, partition: int) -> Partition:
         progress = self.inputs.get((topic, partition))
         if progress is None:

@@ -127,3 +127,25 @@ def test_a_broadcast_seen_on_the_status_topic_holds_the_clock_until_its_copy_arr
     assert not handled.late
     decided = [r for r in handled.records if isinstance(r, CompensationDecision)]
     assert [(d.ticket_id, d.outcome) for d in decided] == [("H1", "suppressed")]
+
+
+def test_records_handed_over_and_never_applied_are_found_dropped_after_a_while() -> None:
+    consumer = Consumer()
+    clock = Clock()
+    desk = _desk(consumer, clock)
+    desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00")))))
+    fetched = fixed_wall().timestamp()
+    standing = {TICKETS: (256, 256, 256, fetched)}  # 255 more handed over with the first
+
+    def stand(topic: str, partition: int) -> tuple[int | None, int | None, int | None, float | None]:
+        return standing.get(topic, (None, 0, 0, None))
+
+    desk.standing = stand
+    clock.now += 9.0
+    assert desk.dropped(after_s=10.0) is None, "the agent may still be working through them"
+    clock.now += 2.0
+    assert desk.dropped(after_s=10.0) is None, "fetched at the wall clock's now: not yet 10 s ago"
+    standing[TICKETS] = (256, 256, 256, fetched - 11.0)
+    assert desk.dropped(after_s=10.0) == (TICKETS, 0, 1, 256)
+    desk.save(desk.on_input(TICKETS, 0, 1, orjson.dumps(issue("H2", at("08:01")))))
+    assert desk.dropped(after_s=10.0) is None, "one applied just now: they are coming"
