@@ -135,7 +135,7 @@ def register(
 
     def check_dropped() -> None:
         """Records handed over but never applied (Faust dropped them): start afresh, as on a gap."""
-        gap = desk.dropped(DROPPED_AFTER_S)
+        gap = desk.dropped(list(app.consumer.handed), DROPPED_AFTER_S)
         if gap is not None and gap not in continuity.seen_before:
             metrics.OFFSET_GAPS.labels(gap[0]).inc()
             log.error("records_dropped", topic=gap[0], partition=gap[1], expected=gap[2], handed=gap[3])

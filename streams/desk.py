@@ -1,7 +1,7 @@
 """One worker's handling of a Kafka record: decode, hand to the core, return what to publish."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -124,7 +124,9 @@ class Desk:
         return Handled(self._idle_advance(office_id) + self._status_if_due(office_id),
                        changed=[self.states.get(office_id)])  # fmt: skip
 
-    def dropped(self, after_s: float) -> tuple[str, int, int, int] | None:
+    def dropped(
+        self, handed_over: Iterable[tuple[str, int]], after_s: float
+    ) -> tuple[str, int, int, int] | None:
         """A partition whose records were handed over and, `after_s` later, neither applied nor
         followed by any: Faust dropped them (faust-streaming#596, a fetch from before its recovery
         seek). At a partition's end no later record comes to show the gap: this finds it.
@@ -132,7 +134,10 @@ class Desk:
         if self.assigned_at is None:
             return None
         wall, now = self.wall().timestamp(), self.monotonic()
-        for (topic, partition), progress in self.inputs.items():
+        for topic, partition in handed_over:
+            if topic not in INPUT_TOPICS:
+                continue
+            progress = self._input(topic, partition)
             handed, _, _, fetched_at = self.standing(topic, partition)
             applied = progress.applied or 0
             quiet_since = progress.applied_at if progress.applied_at is not None else self.assigned_at

@@ -141,11 +141,17 @@ def test_records_handed_over_and_never_applied_are_found_dropped_after_a_while()
         return standing.get(topic, (None, 0, 0, None))
 
     desk.standing = stand
+
+    def dropped() -> tuple[str, int, int, int] | None:
+        return desk.dropped([(TICKETS, 0), (SYSTEM_STATUS, 3)], after_s=10.0)
+
     clock.now += 9.0
-    assert desk.dropped(after_s=10.0) is None, "the agent may still be working through them"
+    assert dropped() is None, "the agent may still be working through them"
     clock.now += 2.0
-    assert desk.dropped(after_s=10.0) is None, "fetched at the wall clock's now: not yet 10 s ago"
+    assert dropped() is None, "fetched at the wall clock's now: not yet 10 s ago"
     standing[TICKETS] = (256, 256, 256, fetched - 11.0)
-    assert desk.dropped(after_s=10.0) == (TICKETS, 0, 1, 256)
+    assert dropped() == (TICKETS, 0, 1, 256)
     desk.save(desk.on_input(TICKETS, 0, 1, orjson.dumps(issue("H2", at("08:01")))))
-    assert desk.dropped(after_s=10.0) is None, "one applied just now: they are coming"
+    assert dropped() is None, "one applied: they are coming"
+    standing[SYSTEM_STATUS] = (4, 4, 4, fetched - 11.0)  # none of them ever applied
+    assert dropped() == (SYSTEM_STATUS, 3, 0, 4)
