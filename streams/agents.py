@@ -118,7 +118,7 @@ def register(
                 else:
                     continue
                 if handled.late:
-                    log.warning("late_event", **where)
+                    log.warning("late_event", office=handled.office_id, **where)
                 for record in handled.records:
                     log_record(record, where)
                 await publish(handled)
