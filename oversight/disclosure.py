@@ -161,10 +161,10 @@ def _share(name: str, value: Cell, num: Linear, den: Linear) -> list[Relation]:
     for edge, sign in ((s - Fraction(1, 20), 1), (s + Fraction(1, 20), -1)):
         # sign 1: edge * den - 100 * num <= 0; sign -1: 100 * num - edge * den <= 0
         linear: Linear = {name: Fraction(0)}
-        for name, c in den.items():
-            linear[name] = linear.get(name, Fraction(0)) + sign * edge * c
-        for name, c in num.items():
-            linear[name] = linear.get(name, Fraction(0)) - sign * 100 * c
+        for count, c in den.items():
+            linear[count] = linear.get(count, Fraction(0)) + sign * edge * c
+        for count, c in num.items():
+            linear[count] = linear.get(count, Fraction(0)) - sign * 100 * c
         out.append((linear, "<=", Fraction(0)))
     return out
 
@@ -271,7 +271,7 @@ def protect(month: dict[str, Any]) -> dict[str, Any]:
             if isinstance(shown[n], float) or (isinstance(shown[n], int) and shown[n] >= SMALLEST_SHOWN)
         ]  # fmt: skip
         if not candidates:
-            break  # unreachable: a cell given back rests on a shown one, which can be masked
+            break  # nothing beside it can be masked (only zeros): `recomputable` still reports it
         name = min(candidates, key=lambda n: (isinstance(shown[n], int), shown[n], n))
         key, _, sub = name.partition(".")
         if sub:

@@ -51,9 +51,9 @@ def send(broker: Broker, *events: dict) -> None:
 
 
 def settle() -> None:
-    """A worker that just got its partitions holds office clocks until every input topic has been
-    heard from or stayed idle for `idle_topic_s`; this test feeds one topic only."""
-    time.sleep(Settings.idle_topic_s + 0.2)
+    """A worker that just got its partitions holds an office's clock while an input partition of it,
+    caught up, has been quiet for less than `max_idle_s`; this test feeds one topic only."""
+    time.sleep(Settings.max_idle_s + 0.2)
 
 
 def numbers(page: Page) -> list[str]:
