@@ -5,6 +5,7 @@ import time
 
 import faust
 import orjson
+from aiokafka.errors import IllegalStateError
 from faust.exceptions import ConsumerNotStarted
 
 from schemas.records import (
@@ -166,9 +167,16 @@ def register(
 
     @app.timer(5.0)
     async def consumer_lag() -> None:
+        if app.rebalancing:
+            return
         for tp in app.consumer.assignment():
-            highwater = app.consumer.highwater(tp)
-            position = await app.consumer.position(tp)
+            try:
+                highwater = app.consumer.highwater(tp)
+                position = await app.consumer.position(tp)
+            except (AssertionError, IllegalStateError):
+                # Revoked by a rebalance while this loop ran: aiokafka asserts, and an uncaught
+                # error in a timer crashes the whole worker.
+                continue
             if highwater is not None and position is not None:
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
 
