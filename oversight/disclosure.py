@@ -1,9 +1,21 @@
 """The public summary (Ombudsman agreement, Pasal 6): monthly figures only, with every figure built
 from fewer than SMALLEST_SHOWN applicants shown as "< 5", so that no person can be singled out."""
 
+import math
+from fractions import Fraction
 from typing import Any
 
-from oversight.evaluation import WARNED, Evaluation, Figures
+from oversight.evaluation import (
+    AT_DEADLINE,
+    CLAIM_REASONS,
+    EXCLUSIONS,
+    OUTCOMES,
+    REFERRAL_CATEGORIES,
+    REVOCATIONS,
+    WARNED,
+    Evaluation,
+    Figures,
+)
 
 # The least number of applicants a published figure may rest on (a count of 1 to 4 is masked).
 SMALLEST_SHOWN = 5
@@ -54,7 +66,7 @@ def cells(f: Figures, mask: bool = True) -> dict[str, Any]:
     # The public gets the share alone: beside the outcome cells, the two counts under it could give
     # back a masked outcome.
     counts = {} if mask else {"within_standard": f.within_standard, "past_threshold": f.past_threshold}
-    return {
+    out = {
         "label": f.label,
         "decisions": count(f.decisions, mask),
         **counts,
@@ -80,6 +92,7 @@ def cells(f: Figures, mask: bool = True) -> dict[str, Any]:
         "warned_pending": warned["pending"],
         "prevention_rate": share(in_time, in_time + late, mask),
     }
+    return protect(out) if mask else out
 
 
 def public_summary(evaluation: Evaluation) -> dict[str, Any]:
@@ -94,3 +107,175 @@ def public_summary(evaluation: Evaluation) -> dict[str, Any]:
         "last": None if evaluation.last is None else evaluation.last.isoformat(),
         "months": [cells(m) for m in evaluation.months],
     }
+
+
+# ---- the disclosure check --------------------------------------------------------------------
+#
+# What a statistician knows beside the published figures: how the figures of one month relate
+# (each a linear equation or inequality over the counts, a share as two inequalities), and that a
+# masked cell holds at least 1 (0 is shown). `recomputable` narrows every unknown to the values
+# these relations leave; a masked cell narrowed to one value is a leak. Months share no figure
+# (there are no totals across months), so each month is checked on its own.
+
+UNBOUNDED = 10**9
+EXCLUSIVE_REASONS = ("not_yet_decided", "not_eligible", "revoked")  # contract 5: one at most
+Linear = dict[str, Fraction]
+Relation = tuple[Linear, str, Fraction]  # sum(coefficient * count) "<=" or "==" bound
+
+
+def flatten(month: dict[str, Any]) -> dict[str, Cell]:
+    """A month's cells by path (`rejected_by.unknown_ticket`); the label and outages are not counts."""
+    out: dict[str, Cell] = {}
+    for key, value in month.items():
+        if key in ("label", "outages", "outage_hours", "wait_p50_min", "wait_p90_min"):
+            continue
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            out[key] = value
+    return out
+
+
+def _lin(*terms: tuple[int | Fraction, str]) -> Linear:
+    out: Linear = {}
+    for c, name in terms:
+        out[name] = out.get(name, Fraction(0)) + Fraction(c)
+    return out
+
+
+def _eq(total: str, parts_: list[str]) -> Relation:
+    return _lin((1, total), *((-1, p) for p in parts_)), "==", Fraction(0)
+
+
+def _le(small: list[str], big: list[str]) -> Relation:
+    return _lin(*((1, s) for s in small), *((-1, b) for b in big)), "<=", Fraction(0)
+
+
+def _share(name: str, value: Cell, num: Linear, den: Linear) -> list[Relation]:
+    """A share in percent rounded to 0.1: (s - 0.05) * den <= 100 * num <= (s + 0.05) * den; the
+    share's own name stands in it with coefficient 0, so that masking it is seen to help."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return []
+    s = Fraction(str(value))
+    out = []
+    for edge, sign in ((s - Fraction(1, 20), 1), (s + Fraction(1, 20), -1)):
+        # sign 1: edge * den - 100 * num <= 0; sign -1: 100 * num - edge * den <= 0
+        linear: Linear = {name: Fraction(0)}
+        for count, c in den.items():
+            linear[count] = linear.get(count, Fraction(0)) + sign * edge * c
+        for count, c in num.items():
+            linear[count] = linear.get(count, Fraction(0)) - sign * 100 * c
+        out.append((linear, "<=", Fraction(0)))
+    return out
+
+
+def relations(month: dict[str, Any]) -> list[Relation]:
+    """Every relation between one month's figures that the contract lets a reader know."""
+    primary = [f"outcomes.{o}" for o in OUTCOMES if o != "revoked"]
+    at_deadline = [f"outcomes.{o}" for o in AT_DEADLINE]
+    others = [f"rejected_by.{r}" for r in CLAIM_REASONS if r != "unknown_ticket"]
+    rel: list[Relation] = [
+        _eq("decisions", primary),
+        _le(["outcomes.revoked"], ["outcomes.eligible"]),  # a revoked decision undoes an eligible one
+        _le(["late_wait_unknown"], at_deadline),
+        _eq("claims", ["claims_granted", "claims_rejected"]),
+        # unknown_ticket comes alone; every other rejection has one reason or more, of which
+        # not_yet_decided, not_eligible and revoked exclude each other.
+        _eq("claims_rejected", ["rejected_by.unknown_ticket", "~rejected_known"]),
+        _le(["~rejected_known"], others),
+        _le([f"rejected_by.{r}" for r in EXCLUSIVE_REASONS], ["~rejected_known"]),
+        _eq("referrals", [f"referrals_by.{c}" for c in REFERRAL_CATEGORIES]),
+        _eq("warned", [*(f"warned_ended.{k}" for k in WARNED), "warned_pending"]),
+        _le(["priority_withdrawn"], ["priority_assigned"]),
+        # Reasons of one suppressed or revoked decision overlap, and there is at least one.
+        _le(["outcomes.suppressed"], [f"suppressed_by.{r}" for r in EXCLUSIONS]),
+        _le(["outcomes.revoked"], [f"revoked_by.{r}" for r in REVOCATIONS]),
+        # Revoked for a call in time moves a ticket from past the threshold to within; revoked for
+        # a close before the deadline (and not for a call) takes it out of both.
+        _le(["~closed_only"], ["revoked_by.closed_before_deadline"]),
+        _le(["revoked_by.closed_before_deadline"], ["~closed_only", "revoked_by.called_within_standard"]),
+    ]
+    rel += [_le([o], ["~rejected_known"]) for o in others]
+    rel += [_le([f"suppressed_by.{r}"], ["outcomes.suppressed"]) for r in EXCLUSIONS]
+    rel += [_le([f"revoked_by.{r}"], ["outcomes.revoked"]) for r in REVOCATIONS]
+    within = _lin((1, "outcomes.within_standard"), (1, "revoked_by.called_within_standard"))
+    decided = _lin((1, "outcomes.within_standard"), *((1, a) for a in at_deadline), (-1, "~closed_only"))
+    rel += _share("share_within", month.get("share_within"), within, decided)
+    rel += _share(
+        "prevention_rate",
+        month.get("prevention_rate"),
+        _lin((1, "warned_ended.in_time")),
+        _lin((1, "warned_ended.in_time"), (1, "warned_ended.late")),
+    )
+    return rel
+
+
+def bounds(month: dict[str, Any], rel: list[Relation]) -> dict[str, tuple[int, int]]:
+    """The least and greatest value of every count the relations leave (bound propagation)."""
+    shown = flatten(month)
+    box: dict[str, tuple[int, int]] = {}
+    for name in {n for linear, _, _ in rel for n in linear}:
+        v = shown.get(name)
+        if isinstance(v, int) and not isinstance(v, bool):
+            box[name] = (v, v)
+        else:  # masked, or not published at all
+            box[name] = (1 if v == MASKED else 0, UNBOUNDED)
+    # Integer coefficients, each relation once per direction: sum(c * x) <= b.
+    rows: list[tuple[list[tuple[str, int]], int]] = []
+    for linear, op, bound in rel:
+        scale = math.lcm(bound.denominator, *(c.denominator for c in linear.values()))
+        for sense in (1, -1) if op == "==" else (1,):
+            terms = [(n, int(sense * c * scale)) for n, c in linear.items() if c]
+            rows.append((terms, int(sense * bound * scale)))
+    for _ in range(200):
+        changed = False
+        for terms, bound in rows:
+            least = sum(c * (box[n][0] if c > 0 else box[n][1]) for n, c in terms)
+            for n, c in terms:
+                lo, hi = box[n]
+                rest = least - c * (lo if c > 0 else hi)
+                if c > 0:
+                    hi = min(hi, (bound - rest) // c)
+                else:
+                    lo = max(lo, -((bound - rest) // -c))
+                if (lo, hi) != box[n]:
+                    box[n], changed = (lo, hi), True
+                    least = rest + c * (lo if c > 0 else hi)
+        if not changed:
+            break
+    return box
+
+
+def recomputable(month: dict[str, Any]) -> dict[str, int]:
+    """The masked cells of one published month that its figures give back, with their value."""
+    box = bounds(month, relations(month))
+    masked = [n for n, v in flatten(month).items() if v == MASKED]
+    return {n: box[n][0] for n in masked if n in box and box[n][0] == box[n][1]}
+
+
+def protect(month: dict[str, Any]) -> dict[str, Any]:
+    """Masks further cells of a published month until `recomputable` gives none back: each time a
+    share, else the smallest count, that stands in a relation with a cell given back."""
+    while leaks := recomputable(month):
+        shown = flatten(month)
+        rel = relations(month)
+        # The unknowns tied to a leak through relations, and the shown cells beside them.
+        unknown, near = set(leaks), set()
+        while (
+            grown := {n for linear, _, _ in rel if unknown & linear.keys() for n in linear} - unknown - near
+        ):
+            near |= {n for n in grown if n in shown and shown[n] != MASKED}
+            unknown |= grown - near
+        candidates = [
+            n for n in near
+            if isinstance(shown[n], float) or (isinstance(shown[n], int) and shown[n] >= SMALLEST_SHOWN)
+        ]  # fmt: skip
+        if not candidates:
+            break  # nothing beside it can be masked (only zeros): `recomputable` still reports it
+        name = min(candidates, key=lambda n: (isinstance(shown[n], int), shown[n], n))
+        key, _, sub = name.partition(".")
+        if sub:
+            month[key] = {**month[key], sub: MASKED}
+        else:
+            month[key] = MASKED
+    return month

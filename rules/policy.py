@@ -2,17 +2,22 @@
 
 import tomllib
 from functools import cached_property
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PositiveFloat,
-    PositiveInt,
+    StrictBool,
+    StrictStr,
     field_validator,
     model_validator,
 )
+
+# Strict: a TOML string "7200" where a number belongs is a mistake to report, not to coerce.
+Seconds = Annotated[int, Field(gt=0, strict=True)]
+Text = Annotated[str, Field(strict=True)]
 
 
 class Policy(BaseModel):
@@ -20,23 +25,23 @@ class Policy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
 
-    office_id: str = Field(min_length=1, max_length=128, pattern=r"^[^*]+$")
-    policy_id: str = Field(min_length=1)
-    office_name: str = Field(min_length=1)
-    decree: str = ""
-    example: bool = False
-    time_zone: str
-    threshold_s: PositiveInt
-    warn_after_s: PositiveInt | None = None
-    allowed_lateness_s: PositiveFloat = 60.0
-    covered_services: frozenset[str]
-    damaged_or_lost_services: frozenset[str]
-    online_channels: frozenset[str]
-    smart_registration_required: bool
-    priority_prefix: str = Field(min_length=1, max_length=8)
-    compensation: tuple[str, ...] = Field(min_length=1)
+    office_id: str = Field(min_length=1, max_length=128, pattern=r"^[^*]+$", strict=True)
+    policy_id: str = Field(min_length=1, strict=True)
+    office_name: str = Field(min_length=1, strict=True)
+    decree: Text = ""
+    example: StrictBool = False
+    time_zone: Text
+    threshold_s: Seconds
+    warn_after_s: Seconds | None = None
+    allowed_lateness_s: Annotated[float, Field(gt=0, strict=True)] = 60.0  # an int is a float here
+    covered_services: frozenset[StrictStr]
+    damaged_or_lost_services: frozenset[StrictStr]
+    online_channels: frozenset[StrictStr]
+    smart_registration_required: StrictBool
+    priority_prefix: str = Field(min_length=1, max_length=8, strict=True)
+    compensation: tuple[StrictStr, ...] = Field(min_length=1)
     # Days a decided ticket is kept after its service day, for late facts and late claims.
-    keep_days: PositiveInt = 2
+    keep_days: Seconds = 2
 
     @field_validator("time_zone")
     @classmethod

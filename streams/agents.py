@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import faust
 import orjson
+from aiokafka.errors import IllegalStateError
 from faust.exceptions import ConsumerNotStarted
 
 from schemas.records import (
@@ -165,7 +166,7 @@ def register(
                 else:
                     continue
                 if handled.late:
-                    log.warning("late_event", **where)
+                    log.warning("late_event", office=handled.office_id, **where)
                 for record in handled.records:
                     log_record(record, where)
                 await publish(handled)
@@ -222,9 +223,16 @@ def register(
     register_public(app, views)
 
     async def consumer_lag() -> None:
+        if app.rebalancing:
+            return
         for tp in app.consumer.assignment():
-            highwater = app.consumer.highwater(tp)
-            position = await app.consumer.position(tp)
+            try:
+                highwater = app.consumer.highwater(tp)
+                position = await app.consumer.position(tp)
+            except (AssertionError, IllegalStateError):
+                # Revoked by a rebalance while this loop ran: aiokafka asserts, and an uncaught
+                # error in a timer crashes the whole worker.
+                continue
             if highwater is not None and position is not None:
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
 

@@ -1,11 +1,12 @@
 """The `kompensasi` command: replay, worker, broker, demo, report, schemas."""
 
 import argparse
+import logging
 import os
 import sys
 
 from streams.policies import PolicyError, load_policies
-from streams.settings import OPTIONS, settings_from, values
+from streams.settings import OPTIONS, SettingError, settings_from, values
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,7 +24,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     for option in OPTIONS:
         if option.field == "policy_paths":
-            worker.add_argument("--policy", action="append", metavar="PATH", help=option.help)
+            worker.add_argument(
+                "--policy", action="append", metavar="PATH",
+                help=f"policy file or folder, repeatable (${option.env}: :-separated; default: shipped)",
+            )  # fmt: skip
         else:
             worker.add_argument(
                 option.flag, dest=option.field, type=option.kind, default=None,
@@ -62,8 +66,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before the worker installs its handler, logging's last resort would print aiokafka's errors
+    # beside our one-line message; the worker's handler on the root logger still gets them.
+    library = logging.getLogger("aiokafka")
+    if not any(isinstance(h, logging.NullHandler) for h in library.handlers):
+        library.addHandler(logging.NullHandler())
     args = _parser().parse_args(argv)
-    chosen = values(os.environ, vars(args))
+    try:
+        chosen = values(os.environ, vars(args))
+    except SettingError as exc:
+        print(f"kompensasi: {exc}", file=sys.stderr)
+        return 2
     paths = getattr(args, "policy", None)
     if args.command == "worker" and not paths and chosen["policy_paths"]:
         paths = chosen["policy_paths"].split(":")
@@ -77,9 +90,15 @@ def main(argv: list[str] | None = None) -> int:
 
         return main_replay(args.input, policies)
     if args.command == "worker":
+        from aiokafka.errors import KafkaConnectionError
+
         from streams.worker import run_worker
 
-        return run_worker(settings_from(policies, chosen))
+        try:
+            return run_worker(settings_from(policies, chosen))
+        except KafkaConnectionError:
+            print(unreachable(chosen["broker"]), file=sys.stderr)
+            return 1
     if args.command == "broker":
         from streams.broker import serve
 
@@ -98,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "schemas":
         return _write_schemas(args.out)
     return 2
+
+
+def unreachable(broker: str) -> str:
+    return (
+        f"kompensasi: no Kafka broker answers at {broker} (--broker, $KOMPENSASI_BROKER): start one "
+        "(`kompensasi broker`) or give its address"
+    )
 
 
 def _write_schemas(out: str | None) -> int:

@@ -30,6 +30,7 @@ class Handled:
     # (office_id, value) to send on the signals topic, keyed by office so it reaches its partition
     signals: list[tuple[str, bytes]] = field(default_factory=list)
     late: bool = False
+    office_id: str | None = None  # the office whose clock had passed a late event
     # offices whose state changed: saved only once `records` are on the broker (see Desk.save)
     changed: list[Office] = field(default_factory=list)
 
@@ -165,7 +166,7 @@ class Desk:
             metrics.DUPLICATES.labels(office_id).inc()
         if receipt.late:
             metrics.LATE.labels(office_id).inc()
-        return Handled(receipt.records, late=receipt.late, changed=[office])
+        return Handled(receipt.records, late=receipt.late, office_id=office_id, changed=[office])
 
     def _status_if_due(self, office_id: str) -> list[Record]:
         """Every `status_interval_s`, the office's status for dashboards (and the gauges)."""

@@ -3,6 +3,7 @@ beginning) into the evaluation and writes the report as HTML, PDF and JSON."""
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -34,7 +35,15 @@ REPORT_TOPICS = (DECISIONS, PRIORITY_TICKETS, CLAIM_DECISIONS, AT_RISK, REFERRAL
 
 
 class ReportError(Exception):
-    pass
+    """An unusable argument: exit 2."""
+
+    code = 2
+
+
+class ReportFailure(ReportError):
+    """A broker or a folder that fails at run time: exit 1."""
+
+    code = 1
 
 
 def record_value(line: bytes) -> Any:
@@ -87,9 +96,16 @@ async def read_topics(
     when first fetched. The ends come from the fetch responses' high-water marks: the embedded
     broker under-reports ListOffsets after multi-record batches."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.errors import KafkaConnectionError
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options)
-    await consumer.start()
+    try:
+        await consumer.start()
+    except KafkaConnectionError:
+        await consumer.stop()  # else aiokafka warns of an unclosed consumer at exit
+        raise ReportFailure(
+            f"no Kafka broker answers at {bootstrap} (--broker): start one or give its address"
+        ) from None
     reader = Reader({evaluation.policy.office_id})
     counted = 0
     try:
@@ -134,6 +150,17 @@ def parse_day(text: str) -> date:
         raise ReportError(f"not a date (YYYY-MM-DD): {text!r}") from exc
 
 
+def writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not os.access(out, os.W_OK):
+            raise PermissionError(13, "permission denied")
+    except OSError as exc:
+        raise ReportFailure(
+            f"--out {out}: cannot write there ({exc.strerror}); give a folder you can write"
+        ) from None
+
+
 def write_report(evaluation: OfficeEvaluation, out: Path, public: bool, now: datetime) -> list[Path]:
     """Writes report.html, report.pdf and report.json (public-*.* for the public summary)."""
     figures = evaluation.evaluation()
@@ -168,6 +195,7 @@ def main_report(
             raise ReportError("--to is before --from")
         if bool(inputs) == bool(broker):
             raise ReportError("give --input FILE (repeatable) or --broker URL")
+        writable(Path(out))  # before reading: a broker's topics can take minutes
         evaluation = OfficeEvaluation(policy, start, end, daily=not public)
         if inputs:
             counted = read_files(inputs, evaluation)
@@ -177,9 +205,12 @@ def main_report(
             counted = asyncio.run(
                 read_topics(bootstrap_servers(broker or ""), evaluation, client_options(settings))
             )
-        paths = write_report(evaluation, Path(out), public, datetime.now(UTC).astimezone(policy.zone))
+        try:
+            paths = write_report(evaluation, Path(out), public, datetime.now(UTC).astimezone(policy.zone))
+        except OSError as exc:
+            raise ReportFailure(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
     except ReportError as exc:
         print(f"kompensasi report: {exc}", file=sys.stderr)
-        return 2
+        return exc.code
     print(f"{counted} records counted; wrote {', '.join(str(p) for p in paths)}", file=sys.stderr)
     return 0

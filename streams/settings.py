@@ -15,6 +15,7 @@ class Option:
     default: str
     help: str
     kind: type = str
+    choices: tuple[str, ...] = ()  # compared without case
 
 
 # The README's configuration table is this list.
@@ -28,7 +29,10 @@ OPTIONS: tuple[Option, ...] = (
         "replication factor of the topics it creates", int,
     ),
     Option("data_dir", "KOMPENSASI_DATA_DIR", "--data-dir", "kompensasi-data", "local state folder"),
-    Option("store", "KOMPENSASI_STORE", "--store", "rocksdb://", "table store: rocksdb:// or memory://"),
+    Option(
+        "store", "KOMPENSASI_STORE", "--store", "rocksdb://", "table store: rocksdb:// or memory://",
+        choices=("rocksdb://", "memory://"),
+    ),
     Option(
         "fetch_wait_ms", "KOMPENSASI_FETCH_WAIT_MS", "--fetch-wait-ms", "1500",
         "longest wait of a fetch for records (Faust's 1500; 500 on Apache Kafka)", int,
@@ -45,10 +49,12 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "processing_guarantee", "KOMPENSASI_PROCESSING_GUARANTEE", "--processing-guarantee", "at_least_once",
         "at_least_once, or exactly_once on Apache Kafka (needs transactions)",
+        choices=("at_least_once", "exactly_once"),
     ),
     Option(
         "security_protocol", "KOMPENSASI_SECURITY_PROTOCOL", "--security-protocol", "PLAINTEXT",
         "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
+        choices=("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
     ),
     Option("sasl_mechanism", "KOMPENSASI_SASL_MECHANISM", "--sasl-mechanism", "SCRAM-SHA-512", "mechanism"),
     Option("sasl_username", "KOMPENSASI_SASL_USERNAME", "--sasl-username", "", "SASL user"),
@@ -104,13 +110,30 @@ class Settings:
     max_idle_s: float = 3.0
 
 
+class SettingError(ValueError):
+    """A setting's value that cannot be used; the message names the flag or variable and the fix."""
+
+
+KINDS = {int: "a whole number", float: "a number"}
+
+
 def values(environ: Mapping[str, str], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """Each option from its flag when given, else its environment variable, else its default."""
     out: dict[str, Any] = {}
     for option in OPTIONS:
         given = overrides.get(option.field)
+        source = option.flag if given is not None else option.env if option.env in environ else "default"
         raw = given if given is not None else environ.get(option.env, option.default)
-        out[option.field] = option.kind(raw)
+        try:
+            value = option.kind(raw)
+        except ValueError:
+            kind = KINDS.get(option.kind, option.kind.__name__)
+            raise SettingError(f"{source}={raw!r} is not {kind}: set it like {option.default}") from None
+        if option.choices and str(value).lower() not in {c.lower() for c in option.choices}:
+            raise SettingError(
+                f"{source}={raw!r} is not one of {', '.join(option.choices)}: set it to one of them"
+            )
+        out[option.field] = value
     return out
 
 

@@ -18,7 +18,7 @@ from streams.broadcasts import Broadcasts
 from streams.datadir import DataDirInUse, Foreign, changelog_ends, foreign_state, hold, local_offsets
 from streams.desk import Desk
 from streams.logs import configure as configure_logs
-from streams.logs import log
+from streams.logs import log, logging_config
 from streams.settings import Settings
 from streams.state import OfficeStates
 from streams.topics import declare, ensure_topics
@@ -178,7 +178,7 @@ def run_worker(settings: Settings) -> int:
     metrics.BUILD.info({"version": version("kompensasi"), "partitions": str(settings.partitions)})
     # Faust and aiokafka log record payloads at debug level: their logs never go below info.
     faust_level = "info" if loglevel.lower() == "debug" else loglevel
-    worker = faust.Worker(app, loglevel=faust_level)
+    worker = faust.Worker(app, loglevel=faust_level, logging_config=logging_config(faust_level))
     worker.execute_from_commandline()
     return 0
 
