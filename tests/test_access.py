@@ -237,7 +237,7 @@ def test_bad_token_settings_are_refused_without_showing_the_token(tmp_path: Path
         Tokens.configured("", "", str(tmp_path / "missing"))
 
 
-def test_the_tokens_file_is_read_again_when_it_changes(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_the_tokens_file_is_read_again_when_it_changes(tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
     path = tmp_path / "tokens"
     path.write_text(f"staff {STAFF}\ninspector {INSPECTOR}\n")
     tokens = Tokens([], path, recheck_s=0.0)
@@ -250,7 +250,7 @@ def test_the_tokens_file_is_read_again_when_it_changes(tmp_path: Path, capsys: p
     # A broken file keeps the tokens that worked, and the log says why without a token.
     path.write_text(f"staff {STAFF_NEXT}\ninspector short\n")
     assert tokens.role_of(STAFF_NEXT) is Role.STAFF
-    logged = capsys.readouterr().out
+    logged = capfd.readouterr().out  # fd-level: the worker's logging writes to fd 1 itself
     assert "tokens_file_rejected" in logged and "line 2" in logged
     assert all(t not in logged for t in (STAFF, STAFF_NEXT, INSPECTOR, "short"))
 

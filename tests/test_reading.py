@@ -82,13 +82,14 @@ def test_a_record_on_another_records_topic_is_not_read() -> None:
 
 
 def test_an_unreadable_record_is_counted_by_topic_and_logged_by_coordinates(
-    capsys: pytest.CaptureFixture[str],
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     counter = metrics.UNREADABLE.labels("compensation.decisions")
     before = counter._value.get()
     assert Reader(()).record("compensation.decisions", 3, 41, b'{"summary": "SECRET-MARKER"') is None
     assert counter._value.get() == before + 1
-    out = capsys.readouterr().out
+    # fd-level: once the worker's logging is set up (another test may have), lines go to fd 1 itself.
+    out = capfd.readouterr().out
     assert "unreadable_record" in out and "41" in out and "SECRET-MARKER" not in out
 
 
