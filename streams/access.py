@@ -32,6 +32,8 @@ MIN_TOKEN_LENGTH = 20
 _TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Set on a granted request: whether its token still opens the route (an open event stream asks).
+STILL_ALLOWED = web.RequestKey("still_allowed", Callable[[], bool])
 
 
 class TokenError(ValueError):
@@ -206,6 +208,8 @@ class Access:
             log.warning("access", outcome="wrong_role", role=role.value, **where)
             return self._deny(request, 403, "insufficient_scope")
         log.info("access", outcome="granted", role=role.value, **where)
+        # An event stream asks again while it is open: a token removed from the file ends it.
+        request[STILL_ALLOWED] = lambda: self.tokens.role_of(token) in roles
         response = await handler(request)
         if not response.prepared:  # an event stream has sent its headers already
             response.headers["Cache-Control"] = "no-store"

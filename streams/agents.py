@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import faust
 import orjson
+from aiohttp import web as aioweb
 from aiokafka.errors import IllegalStateError
 from faust.exceptions import ConsumerNotStarted
 
@@ -31,7 +32,8 @@ from streams.follower import Follower
 from streams.logs import log
 from streams.reading import SIGNALS_TOPIC, log_time, read_event, read_signal
 from streams.topics import Topics
-from streams.web import Hub, publish_change, register_pages, register_public
+from streams.web import build_app
+from streams.webserver import WebThread
 
 _TICK = orjson.dumps({"signal": "tick"})
 # Records the agent has not applied this long after their fetch, while it applies ticks: dropped.
@@ -39,6 +41,31 @@ DROPPED_AFTER_S = 10.0
 # What the read models follow: the published records but the dead letters (raw, maybe personal, and
 # shown nowhere), and the calls and outages (the board shows calls, the public summary outages).
 FOLLOWED = [*(t for t in OUTPUT_TOPICS if t != DEAD_LETTERS), TICKETS, SYSTEM_STATUS]
+# /ready says "not ready" when the agent's loop has not published its state for this long: a loop
+# that stopped turning decides nothing, whatever its last state was.
+READY_STALE_S = 30.0
+_READY_EVERY_S = 0.5
+
+
+class Readiness:
+    """What /ready says, measured on the agent's loop and read by the web thread: the state and its
+    time are one tuple, swapped whole, so the reader never sees half of an update."""
+
+    def __init__(self) -> None:
+        self.current: tuple[dict[str, object], float] = (
+            {"ready": False, "partitions": [], "assignment": {}},
+            time.monotonic(),
+        )
+
+    def publish(self, state: dict[str, object]) -> None:
+        self.current = (state, time.monotonic())
+
+    def read(self) -> dict[str, object]:
+        state, at = self.current
+        age = time.monotonic() - at
+        if state["ready"] and age > READY_STALE_S:
+            return {**state, "ready": False, "stalled_s": round(age, 1)}
+        return state
 
 
 def written_at(message: faust.types.Message) -> datetime | None:
@@ -91,9 +118,9 @@ def register(
     client_options: dict[str, object],
     access: Access,
     audit_timeout_s: float,
+    web_host: str,
+    web_port: int,
 ) -> None:
-    views = Views(list(desk.policies.values()))
-    hub = Hub()
     signals = app.topic(SIGNALS_TOPIC, key_serializer="raw", value_serializer="raw")
 
     async def publish(handled: Handled) -> None:
@@ -187,40 +214,55 @@ def register(
 
     app.timer(tick_interval_s)(survives("tick", tick))
 
+    desk_topics = (*INPUT_TOPICS, SIGNALS_TOPIC)
+    readiness = Readiness()
+
+    def measure() -> None:
+        """On the agent's loop only: Faust's consumer is not to be asked from the web thread."""
+        try:
+            assignment = app.consumer.assignment()
+        except ConsumerNotStarted:
+            readiness.publish({"ready": False, "partitions": [], "assignment": {}})
+            return
+        assigned = sorted(tp.partition for tp in assignment if tp.topic == TICKETS)
+        is_ready = bool(assigned) and not app.rebalancing and app.tables.recovery.completed.is_set()
+        # Every topic's partitions, so a test can see that partition p of each comes to one worker.
+        topics = {t: sorted(tp.partition for tp in assignment if tp.topic == t) for t in desk_topics}
+        readiness.publish({"ready": is_ready, "partitions": assigned, "assignment": topics})
+
+    async def publish_readiness() -> None:
+        measure()
+
+    app.timer(_READY_EVERY_S)(survives("readiness", publish_readiness))
+
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: faust.App, revoked: object, **_: object) -> None:
         desk.on_rebalance()
         app.consumer.forget_standing()
         continuity.forget()
+        readiness.publish({**readiness.current[0], "ready": False})
 
     @app.on_rebalance_complete.connect
     async def on_resumed(sender: faust.App, **_: object) -> None:
         desk.on_resume()
+        measure()
 
-    desk_topics = (*INPUT_TOPICS, SIGNALS_TOPIC)
-    follower = Follower(bootstrap, FOLLOWED, views, lambda office: publish_change(views, hub, office),
-                        client_options)  # fmt: skip
+    def build_web() -> aioweb.Application:
+        """Called on the web thread: the read models, their follower and the pages live there."""
+        views = Views(list(desk.policies.values()))
+        follower = Follower(bootstrap, FOLLOWED, views, lambda office: None, client_options)
 
-    def ready() -> dict[str, object]:
-        """Ready means deciding. Read models that stopped following show here and in
-        `kompensasi_read_models_following`, but do not make the worker unready (README, "/ready")."""
-        try:
-            assignment = app.consumer.assignment()
-        except ConsumerNotStarted:  # the web server answers before the consumer thread is up
-            return {"ready": False, "partitions": [], "read_models": follower.status()}
-        assigned = sorted(tp.partition for tp in assignment if tp.topic == TICKETS)
-        is_ready = bool(assigned) and not app.rebalancing and app.tables.recovery.completed.is_set()
-        # Every topic's partitions, so a test can see that partition p of each comes to one worker.
-        topics = {t: sorted(tp.partition for tp in assignment if tp.topic == t) for t in desk_topics}
-        return {
-            "ready": is_ready,
-            "partitions": assigned,
-            "assignment": topics,
-            "read_models": follower.status(),
-        }
+        def ready() -> dict[str, object]:
+            """Ready means deciding. Read models that stopped following show here and in
+            `kompensasi_read_models_following`, but do not make the worker unready (README, "/ready")."""
+            return {**readiness.read(), "read_models": follower.status()}
 
-    register_pages(app, views, hub, ready, access, AuditLog(bootstrap, dict(client_options), audit_timeout_s))
-    register_public(app, views)
+        audit = AuditLog(bootstrap, dict(client_options), audit_timeout_s)
+        return build_app(views, ready, access, audit, follower)
+
+    web = WebThread(build_web, web_host, web_port)
+    app.add_dependency(web)
+    app.kompensasi_web = web  # type: ignore[attr-defined]  # the tests build the same app from it
 
     async def consumer_lag() -> None:
         if app.rebalancing:
@@ -246,7 +288,3 @@ def register(
             desk.broadcasts,
             lambda value, timestamp_ms: read_event(value, desk.policies, log_time(timestamp_ms), desk.wall()),
         )
-
-    @app.task
-    async def follow_published_records() -> None:
-        await follower.run()

@@ -3,12 +3,15 @@ about it, read from the log itself, so a ticket decided months ago has one for a
 keep their records (400 days in deploy/compose.yaml)."""
 
 import asyncio
+import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 
@@ -86,9 +89,8 @@ class Trail:
         self.ticket_id = ticket_id
         # Another office's event reads as unknown here: never part of this office's trail.
         self.reader = Reader({office_id})
-        # A cheap byte test before decoding, when the id is written as is in JSON.
-        plain = ticket_id.isascii() and ticket_id.isprintable() and not set(ticket_id) & {'"', "\\"}
-        self.needle = ticket_id.encode() if plain else None
+        # A cheap byte test before decoding: the id as JSON encoders write it.
+        self.needles = needles(ticket_id)
         self.own: list[Entry] = []
         self.reviews: list[Entry] = []
         self.outages: list[Entry] = []
@@ -96,7 +98,7 @@ class Trail:
     def take(self, topic: str, partition: int, offset: int, timestamp_ms: int, value: bytes) -> None:
         if topic in (REVIEWS, SYSTEM_STATUS):
             self._input(topic, partition, offset, timestamp_ms, value)
-        elif self.needle is None or self.needle in value:
+        elif any(needle in value for needle in self.needles):
             if topic in INPUT_TOPICS:
                 self._input(topic, partition, offset, timestamp_ms, value)
             else:
@@ -172,6 +174,15 @@ class Trail:
         return list(out.values())
 
 
+def needles(text: str) -> tuple[bytes, ...]:
+    """A JSON string's content as producers write it: UTF-8 as is, or every non-ASCII character as
+    a \\u escape with lower- or upper-case hex (Python's, Java's ensure-ASCII encoders)."""
+    raw = orjson.dumps(text)[1:-1]
+    escaped = json.dumps(text)[1:-1].encode()
+    upper = re.sub(rb"\\u([0-9a-f]{4})", lambda m: b"\\u" + m.group(1).upper(), escaped)
+    return tuple(dict.fromkeys((raw, escaped, upper)))
+
+
 def partition_of(key: str, partitions: list[int]) -> int:
     """Where the default (murmur2) partitioner puts a key: records are keyed by office_id."""
     return int(DefaultPartitioner()(key.encode(), partitions, partitions))
@@ -189,6 +200,10 @@ def window(since: date | None, until: date | None, zone: ZoneInfo) -> tuple[int 
     )
 
 
+class AuditBusy(Exception):
+    """Another trail is being read: one at a time per worker, the others are turned away, not queued."""
+
+
 class AuditLog:
     """Reads an office's partitions of the input and decided topics with a plain consumer (no group),
     one trail at a time per worker, and gives up after `timeout_s`."""
@@ -202,7 +217,10 @@ class AuditLog:
     async def trail(
         self, office_id: str, ticket_id: str, since_ms: int | None, until_ms: int | None
     ) -> tuple[list[Entry], int]:
-        """The entries, and how many records were read. Raises TimeoutError past the time limit."""
+        """The entries, and how many records were read. Raises TimeoutError past the time limit, and
+        AuditBusy while another trail is read."""
+        if self._one_at_a_time.locked():
+            raise AuditBusy
         async with asyncio.timeout(self.timeout_s), self._one_at_a_time:
             return await self._read(Trail(office_id, ticket_id), since_ms, until_ms)
 

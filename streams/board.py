@@ -150,6 +150,8 @@ class Views:
         self.offices = {p.office_id: OfficeView(p.office_id, p.office_name, p.time_zone) for p in policies}
         # The public summary's monthly figures (counts only, no records), fed from the same stream.
         self.public = {p.office_id: OfficeEvaluation(p, daily=False, bounded=True) for p in policies}
+        # Bumped on every record added to an office's public figures: the public page's cache key.
+        self.public_version = dict.fromkeys(self.public, 0)
 
     def apply(self, topic: str, item: Event | Record) -> str | None:
         """Takes an event or record as `streams.reading` read it; returns the office whose pages changed.
@@ -159,6 +161,7 @@ class Views:
         for evaluation in self.public.values() if office_id == "*" else [self.public.get(office_id)]:
             if evaluation is not None:
                 evaluation.add(value)
+                self.public_version[evaluation.policy.office_id] += 1
         view = self.offices.get(office_id)
         if view is not None and view.apply(topic, value):
             return view.office_id

@@ -112,6 +112,18 @@ BACKGROUND_FAILURES = Counter(
     ["task"],
     registry=REGISTRY,
 )
+WEB_REFUSED = Counter(
+    "kompensasi_web_refused_total",
+    'Web connections, event streams and audit trails refused at a limit (README, "Access").',
+    ["limit"],
+    registry=REGISTRY,
+)
+WEB_BAD_REQUESTS = Counter(
+    "kompensasi_web_bad_requests_total",
+    "Requests the web server could not parse or answer (400, 500...), by status; never their bytes.",
+    ["status"],
+    registry=REGISTRY,
+)
 BUILD = Info("kompensasi_build", "Version of the running worker.", registry=REGISTRY)
 
 

@@ -79,9 +79,10 @@ def create_app(settings: Settings) -> faust.App:
         producer_max_batch_size=settings.producer_batch_bytes,
         producer_linger=0.0,
         consumer_auto_offset_reset="earliest",
-        web_enabled=True,
-        # Faust's own pages would show the state table (applicant ids) and the cluster's layout to
-        # anyone: the web port serves only the routes of streams/web.py.
+        # The web port is served by streams/webserver.py on a thread of its own, so that no request
+        # load makes the agent wait; Faust's own pages (the state table with applicant ids, the
+        # cluster's layout) are not served at all.
+        web_enabled=False,
         web_tables_enabled=False,
         web_router_enabled=False,
         web_stats_enabled=False,
@@ -111,6 +112,8 @@ def create_app(settings: Settings) -> faust.App:
         client_options(settings),
         Access(tokens(settings)),
         settings.audit_timeout_s,
+        settings.web_host,
+        settings.web_port,
     )
     return app
 

@@ -72,9 +72,7 @@ def web_app(broker: Broker, tmp_path: Path, audit_timeout_s: float = 30.0) -> we
         inspector_tokens=INSPECTOR,
         audit_timeout_s=audit_timeout_s,
     )
-    app = create_app(settings)
-    app.web.init_server()  # Faust's own blueprints, as a started worker has them
-    return app.web.web_app
+    return create_app(settings).kompensasi_web.build()
 
 
 @pytest.fixture

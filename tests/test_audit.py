@@ -4,6 +4,9 @@ The selection is tested on the pure `Trail` with the core's own records; one tes
 a worker's route from the embedded broker."""
 
 import asyncio
+import contextlib
+import socket
+import time
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -333,3 +336,75 @@ def test_no_token_reaches_a_log_line(live: Live) -> None:
     assert '"event": "audit"' in logs
     for secret in (STAFF, INSPECTOR, quote(INSPECTOR, safe=""), UNKNOWN, MARKER):
         assert secret not in logs
+
+
+def exchange(port: int, request: bytes) -> bytes:
+    """One raw request on its own connection; what comes back until the server closes (5 s at most)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        with contextlib.suppress(OSError):  # the server may close before it has read everything
+            s.sendall(request)
+        got = b""
+        with contextlib.suppress(OSError):
+            while chunk := s.recv(65536):
+                got += chunk
+    return got
+
+
+@pytest.mark.broker
+def test_oversized_and_malformed_requests_carry_no_token_into_a_log_line_or_an_answer(live: Live) -> None:
+    route = "/offices/kanim-blitar/status"
+    hostile = [
+        # aiohttp logged the start of an over-8190-byte Cookie (the token first), and echoed it.
+        f"GET {route} HTTP/1.1\r\nHost: x\r\nCookie: kompensasi_token={STAFF}; other={'x' * 8200}\r\n\r\n",
+        f"GET {route} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {STAFF}{'A' * 9000}\r\n\r\n",
+        f"GET {route} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {'A' * 8200}{STAFF}\r\n\r\n",
+        f"GET {route}?token={STAFF}{'a' * 9000} HTTP/1.1\r\nHost: x\r\n\r\n",
+        f"GET {route} HTTP/1.1\r\nHost: x\r\nX-Broken {STAFF}\r\n\r\n",
+        f"GET {route} HTTP/1.1\r\nHost: x\r\nBad\x01Name: {STAFF}\r\n\r\n",
+        f"G{STAFF} {route} HTTP/1.1\r\nHost: x\r\n\r\n",
+        f"GET {route} HTTP/1.1\r\nHost: x\r\nBearer: {STAFF}\r\nContent-Length: x{STAFF}\r\n\r\n",
+    ]
+    port = live.worker.web_port
+    answers = [exchange(port, r.encode("latin-1")) for r in hostile]
+    secrets = (STAFF, quote(STAFF, safe=""))
+    for request, answer in zip(hostile, answers, strict=True):
+        assert answer.startswith((b"HTTP/1.0 400", b"HTTP/1.1 400")), (request[:40], answer[:60])
+        assert not any(s.encode() in answer for s in secrets), request[:40]
+        assert b"aiohttp" not in answer and b"Python/" not in answer
+    time.sleep(0.5)  # the log lines of the last requests
+    logs = live.log.read_text(errors="replace")
+    assert not any(s in logs for s in secrets)
+    assert "Error handling request" not in logs and "Traceback" not in logs
+    assert logs.count('"event": "web_bad_request"') >= len(hostile)
+
+
+@pytest.mark.broker
+def test_bad_audit_dates_are_400_with_the_expected_format_never_500(live: Live) -> None:
+    for query in ("to=9999-12-31", "from=0001-01-01", "from=1970-01-01", "from=20260302", "from=2026-W10-1",
+                  "to=2026-02-30", "from=2026-03-05&to=2026-03-01"):  # fmt: skip
+        status, body = live.get(f"/audit/kanim-blitar/T1?{query}")
+        assert status == 400 and "YYYY-MM-DD" in body["error"], query
+    assert "Traceback" not in live.log.read_text(errors="replace")
+
+
+@pytest.mark.broker
+def test_pages_carry_security_headers_and_the_server_no_version(live: Live) -> None:
+    port = live.worker.web_port
+    paths = {"/board/kanim-blitar": 200, "/public/kanim-blitar": 200, "/ops/kanim-blitar": 401,
+             "/static/board.js": 200, "/": 404}  # fmt: skip
+    for path, status in paths.items():
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Accept": "text/html"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                got, headers = r.status, r.headers
+        except urllib.error.HTTPError as exc:
+            got, headers = exc.code, exc.headers
+        assert got == status, path
+        assert headers["Server"] == "kompensasi", path
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY", path
+        csp = headers["Content-Security-Policy"]
+        assert (
+            "frame-ancestors 'none'" in csp
+            and "script-src 'self';" in csp
+            and "unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+        ), path

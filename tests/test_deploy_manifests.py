@@ -38,7 +38,6 @@ PROMETHEUS_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
 PROMETHEUS_RULE = K8S / "prometheusrule.yaml"
 DASHBOARD_PROVIDER = DEPLOY / "grafana" / "provisioning" / "dashboards" / "kompensasi.yaml"
 DATASOURCE = DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yaml"
-WEB = ROOT / "streams" / "web.py"
 
 WORKERS = ("worker-1", "worker-2")
 DATA_DIR = "/var/lib/kompensasi"
@@ -80,7 +79,16 @@ def faust_topics(partitions: int = 12) -> dict[str, tuple[int, bool]]:
 
 
 def registered_pages() -> set[str]:
-    return set(re.findall(r"""app\.page\(\s*["']([^"']+)["']""", WEB.read_text("utf-8")))
+    """The route patterns of the worker's web app, built as the worker builds it (not started)."""
+    from streams.access import Access, Tokens
+    from streams.audit import AuditLog
+    from streams.board import Views
+    from streams.policies import load_policies
+    from streams.web import build_app
+
+    app = build_app(Views(load_policies(None)), lambda: {"ready": False}, Access(Tokens([])),
+                    AuditLog("127.0.0.1:1", {}, 1.0))  # fmt: skip
+    return {r.resource.canonical for r in app.router.routes() if r.resource is not None}
 
 
 # --- Dockerfile ---------------------------------------------------------------------------------

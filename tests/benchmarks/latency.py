@@ -235,7 +235,6 @@ def summarise(
 def bench_latency(steady_rate: int = 100, steady_s: float = 20.0, load_s: float = 15.0) -> dict[str, Any]:
     """A phase well under the worker's throughput, then one at 1,000 events/s, on one worker."""
     policies = shipped_policies()
-    lateness = {p.office_id: p.lateness_us for p in policies}
     phases = [
         build_phase("steady", steady_rate, steady_s, FIRST_DAY, policies),
         build_phase("load", 1000, load_s, FIRST_DAY + timedelta(days=1), policies),
@@ -254,6 +253,16 @@ def bench_latency(steady_rate: int = 100, steady_s: float = 20.0, load_s: float 
                 worker.stop()
     finally:
         broker.stop()
+    ends = [p.processing for p in phases[1:]] + [at_end]
+    return {**summarised(phases, received, ends, policies), "fetch_delay": fetch}
+
+
+def summarised(
+    phases: list[Phase], received: list[tuple[dict[str, Any], float]], ends: list[tuple[float, float]],
+    policies: list[Policy],
+) -> dict[str, Any]:  # fmt: skip
+    """Each phase's summary: every decision matched with the event that triggered it."""
+    lateness = {p.office_id: p.lateness_us for p in policies}
     by_phase: dict[str, list[tuple[float, float, float]]] = {p.name: [] for p in phases}
     skipped = dict.fromkeys(by_phase, 0)
     for record, read_at in received:
@@ -269,12 +278,10 @@ def bench_latency(steady_rate: int = 100, steady_s: float = 20.0, load_s: float 
             skipped[phase.name] += 1
             continue
         by_phase[phase.name].append((start, record["_produced"], read_at))
-    ends = [p.processing for p in phases[1:]] + [at_end]
-    summaries = {
+    return {
         p.name: summarise(p, by_phase[p.name], skipped[p.name], end)
         for p, end in zip(phases, ends, strict=True)
     }
-    return {**summaries, "fetch_delay": fetch}
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from streams.simulate import office_day
 from streams.supervise import WorkerProcess
 from tests.benchmarks.latency import bench_latency, latency_notes, latency_rows
 from tests.benchmarks.recovery import bench_recovery, recovery_notes, recovery_rows
+from tests.benchmarks.webload import bench_web_load, web_load_notes, web_load_rows
 
 RESULTS = Path(__file__).parent / "results"
 START = date(2026, 3, 1)
@@ -187,7 +188,7 @@ def main(args: list[str]) -> int:
         return 0
     memory = bench_memory()
     worker = bench_worker()
-    latency, recovery = bench_latency(), bench_recovery()
+    latency, recovery, web_load = bench_latency(), bench_recovery(), bench_web_load()
     rss = memory["rss_mib_by_day"]
     rows = [
         ("replay, generated month", f"{replay['events_per_s']:,} events/s", ">= 200,000",
@@ -199,6 +200,7 @@ def main(args: list[str]) -> int:
          ">= 0.8", worker["ratio"] >= 0.8),
         *latency_rows(latency),
         *recovery_rows(recovery),
+        *web_load_rows(web_load),
     ]  # fmt: skip
     print(f"{'benchmark':<28}{'result':>30}{'target':>18}  ok")
     for name, result, target, ok in rows:
@@ -208,11 +210,11 @@ def main(args: list[str]) -> int:
     print(f"RSS by day (MiB): {rss}")
     print(f"state entries by day: {memory['state_entries_by_day']}")
     print(f"worker/passthrough ratio {worker['ratio']} on {worker['events']:,} events")
-    print("\n".join(latency_notes(latency) + recovery_notes(recovery)))
+    print("\n".join(latency_notes(latency) + recovery_notes(recovery) + web_load_notes(web_load)))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     report = {"at": stamp, "replay": replay, "memory": memory, "worker": worker, "latency": latency,
-              "recovery": recovery,
+              "recovery": recovery, "web_load": web_load,
               "rows": [{"name": r[0], "result": r[1], "target": r[2], "ok": r[3]} for r in rows]}  # fmt: skip
     (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(report, indent=2))
     return 0
