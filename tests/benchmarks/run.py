@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -178,43 +179,71 @@ def bench_worker(applicants: int = 1500) -> dict[str, Any]:
             "ratio": round(work / bare, 3)}  # fmt: skip
 
 
+Row = tuple[str, str, str, bool]
+
+
+def _replay_rows(replay: dict[str, Any]) -> list[Row]:
+    return [("replay, generated month", f"{replay['events_per_s']:,} events/s", ">= 200,000",
+             replay["events_per_s"] >= 200_000)]  # fmt: skip
+
+
+def _memory_rows(memory: dict[str, Any]) -> list[Row]:
+    rss = memory["rss_mib_by_day"]
+    return [
+        ("peak RSS day 5 -> day 30", f"{rss[4]} -> {rss[-1]} MiB", "flat (< +10 %)", rss[-1] <= rss[4] * 1.1),
+        ("state per open ticket", f"{memory['bytes_per_open_ticket']} bytes", "<= 1,024",
+         (memory["bytes_per_open_ticket"] or 0) <= 1024),
+    ]  # fmt: skip
+
+
+def _worker_rows(worker: dict[str, Any]) -> list[Row]:
+    return [("worker / passthrough", f"{worker['worker_per_s']:,} / {worker['passthrough_per_s']:,} ev/s",
+             ">= 0.8", worker["ratio"] >= 0.8)]  # fmt: skip
+
+
 def main(args: list[str]) -> int:
     month = month_of_events()
-    replay = bench_replay(month)
     if args == ["replay"]:  # the replay figures alone, for profiling rounds
+        replay = bench_replay(month)
         print(f"replay: {replay['events']:,} events in {replay['seconds']} s, best of 3, "
               f"{replay['events_per_s']:,} events/s")  # fmt: skip
         print("us per event by stage:", replay_stages(month))
         return 0
-    memory = bench_memory()
-    worker = bench_worker()
-    latency, recovery, web_load = bench_latency(), bench_recovery(), bench_web_load()
-    rss = memory["rss_mib_by_day"]
-    rows = [
-        ("replay, generated month", f"{replay['events_per_s']:,} events/s", ">= 200,000",
-         replay["events_per_s"] >= 200_000),
-        ("peak RSS day 5 -> day 30", f"{rss[4]} -> {rss[-1]} MiB", "flat (< +10 %)", rss[-1] <= rss[4] * 1.1),
-        ("state per open ticket", f"{memory['bytes_per_open_ticket']} bytes", "<= 1,024",
-         (memory["bytes_per_open_ticket"] or 0) <= 1024),
-        ("worker / passthrough", f"{worker['worker_per_s']:,} / {worker['passthrough_per_s']:,} ev/s",
-         ">= 0.8", worker["ratio"] >= 0.8),
-        *latency_rows(latency),
-        *recovery_rows(recovery),
-        *web_load_rows(web_load),
-    ]  # fmt: skip
+    results: dict[str, Any] = {}
+    rows: list[Row] = []
+    notes: list[str] = []
+
+    def part(name: str, run: Callable[[], Any], rows_of: Callable[[Any], list[Row]],
+             notes_of: Callable[[Any], list[str]] = lambda _: []) -> None:  # fmt: skip
+        """One part of the bench; a part that fails is a row saying so, and the others still run."""
+        try:
+            result = run()
+        except Exception as exc:
+            rows.append((name, f"failed: {type(exc).__name__}", "", False))
+            notes.append(f"{name} failed: {exc}")
+            return
+        results[name] = result
+        rows.extend(rows_of(result))
+        notes.extend(notes_of(result))
+
+    part("replay", lambda: bench_replay(month), _replay_rows, lambda r: [
+        f"replay: {r['events']:,} events in {r['seconds']} s, best of 3, {platform.machine()}, "
+        f"{os.cpu_count()} cores"])  # fmt: skip
+    part("memory", bench_memory, _memory_rows, lambda m: [
+        f"RSS by day (MiB): {m['rss_mib_by_day']}",
+        f"state entries by day: {m['state_entries_by_day']}"])  # fmt: skip
+    part("worker", bench_worker, _worker_rows,
+         lambda w: [f"worker/passthrough ratio {w['ratio']} on {w['events']:,} events"])  # fmt: skip
+    part("latency", bench_latency, latency_rows, latency_notes)
+    part("recovery", bench_recovery, recovery_rows, recovery_notes)
+    part("web_load", bench_web_load, web_load_rows, web_load_notes)
     print(f"{'benchmark':<28}{'result':>30}{'target':>18}  ok")
     for name, result, target, ok in rows:
         print(f"{name:<28}{result:>30}{target:>18}  {'yes' if ok else 'NO'}")
-    print(f"replay: {replay['events']:,} events in {replay['seconds']} s, best of 3, "
-          f"{platform.machine()}, {os.cpu_count()} cores")  # fmt: skip
-    print(f"RSS by day (MiB): {rss}")
-    print(f"state entries by day: {memory['state_entries_by_day']}")
-    print(f"worker/passthrough ratio {worker['ratio']} on {worker['events']:,} events")
-    print("\n".join(latency_notes(latency) + recovery_notes(recovery) + web_load_notes(web_load)))
+    print("\n".join(notes))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    report = {"at": stamp, "replay": replay, "memory": memory, "worker": worker, "latency": latency,
-              "recovery": recovery, "web_load": web_load,
+    report = {"at": stamp, **results,
               "rows": [{"name": r[0], "result": r[1], "target": r[2], "ok": r[3]} for r in rows]}  # fmt: skip
     (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(report, indent=2))
     return 0
