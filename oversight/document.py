@@ -18,7 +18,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from oversight import charts
+from oversight import charts, labels
 from oversight.disclosure import MASKED, SMALLEST_SHOWN, cells
 from oversight.evaluation import CLAIM_REASONS, OUTCOMES, REFERRAL_CATEGORIES, REVOCATIONS, Evaluation
 
@@ -39,9 +39,10 @@ class Chart:
 
 @dataclass(frozen=True)
 class Grid:
-    """A table: `key` names it in the HTML; columns are (Indonesian, English) headings."""
+    """A table: `key` names it in the HTML; caption and columns are (Indonesian, English)."""
 
     key: str
+    caption: tuple[str, str]
     columns: list[tuple[str, str]]
     rows: list[list[str]]
 
@@ -59,6 +60,11 @@ class Document:
     subtitle: str
     facts: list[tuple[str, str]]
     sections: list[Section]
+
+
+def _chart(png: bytes | None, alt: str) -> Chart | Text:
+    """A chart, or the sentence that there is nothing to draw (an empty chart has made-up axes)."""
+    return Text(*labels.NO_DATA) if png is None else Chart(png, alt)
 
 
 def show(value: Cell) -> str:
@@ -102,12 +108,18 @@ def tables(periods: list[dict[str, Any]], public: bool) -> dict[str, Grid]:
         lambda p: show(p["late_wait_unknown"]),
     ]
     return {
-        "standard": Grid("standard", standard_cols, _rows(periods, standard_fields)),
+        "standard": Grid(
+            "standard",
+            ("Standar pelayanan per bulan", "Service standard per month"),
+            standard_cols,
+            _rows(periods, standard_fields),
+        ),
         "outcomes": Grid(
             "outcomes",
+            ("Hasil keputusan per bulan", "Outcomes per month"),
             [
                 _month_col(),
-                *[(o, o) for o in OUTCOMES],
+                *[labels.OUTCOMES[o] for o in OUTCOMES],
                 ("Nomor prioritas", "Priority numbers"),
                 ("Ditarik", "Withdrawn"),
             ],
@@ -122,6 +134,7 @@ def tables(periods: list[dict[str, Any]], public: bool) -> dict[str, Grid]:
         ),
         "outages": Grid(
             "outages",
+            ("Gangguan sistem per bulan", "System outages per month"),
             [
                 _month_col(),
                 ("Gangguan", "Outages"),
@@ -141,6 +154,7 @@ def tables(periods: list[dict[str, Any]], public: bool) -> dict[str, Grid]:
         ),
         "reviews": Grid(
             "reviews",
+            ("Pemeriksaan permohonan per bulan", "Application reviews per month"),
             [
                 _month_col(),
                 ("Ditangguhkan (pemeriksaan)", "Suppressed (review)"),
@@ -158,17 +172,19 @@ def tables(periods: list[dict[str, Any]], public: bool) -> dict[str, Grid]:
         ),
         "revocations": Grid(
             "revocations",
-            [_month_col(), *[(r, r) for r in REVOCATIONS]],
+            ("Keputusan dicabut menurut alasan", "Revoked decisions by reason"),
+            [_month_col(), *[labels.REASONS[r] for r in REVOCATIONS]],
             _rows(periods, [(lambda p, r=r: show(p["revoked_by"][r])) for r in REVOCATIONS]),
         ),
         "claims": Grid(
             "claims",
+            ("Klaim per bulan, ditolak menurut alasan", "Claims per month, rejected by reason"),
             [
                 _month_col(),
                 ("Klaim", "Claims"),
-                ("Dikabulkan", "Granted"),
-                ("Ditolak", "Rejected"),
-                *[(r, r) for r in CLAIM_REASONS],
+                labels.CLAIM_OUTCOMES["granted"],
+                labels.CLAIM_OUTCOMES["rejected"],
+                *[labels.CLAIM_REASONS[r] for r in CLAIM_REASONS],
             ],
             _rows(
                 periods,
@@ -182,7 +198,12 @@ def tables(periods: list[dict[str, Any]], public: bool) -> dict[str, Grid]:
         ),
         "referrals": Grid(
             "referrals",
-            [_month_col(), ("Rujukan", "Referrals"), *[(c, c) for c in REFERRAL_CATEGORIES]],
+            ("Rujukan Ombudsman menurut kategori", "Ombudsman referrals by category"),
+            [
+                _month_col(),
+                ("Rujukan", "Referrals"),
+                *[labels.REFERRAL_CATEGORIES[c] for c in REFERRAL_CATEGORIES],
+            ],
             _rows(
                 periods,
                 [
@@ -193,6 +214,7 @@ def tables(periods: list[dict[str, Any]], public: bool) -> dict[str, Grid]:
         ),
         "at_risk": Grid(
             "at_risk",
+            ("Peringatan dini dan akhirnya", "Early warnings and how they ended"),
             [
                 _month_col(),
                 ("Peringatan", "Warned"),
@@ -247,7 +269,7 @@ def build(evaluation: Evaluation, generated_at: datetime, public: bool = False) 
                 *(
                     []
                     if public
-                    else [Chart(charts.share_within(evaluation), "share within standard per month")]
+                    else [_chart(charts.share_within(evaluation), "share within standard per month")]
                 ),
                 Text(
                     "Bagian pemohon yang dipanggil paling lama pada batas tunggu, per bulan, dan persentil "
@@ -260,8 +282,8 @@ def build(evaluation: Evaluation, generated_at: datetime, public: bool = False) 
                     []
                     if public
                     else [
-                        Chart(charts.wait_histogram(evaluation), "wait histogram"),
-                        Chart(charts.daily_percentiles(evaluation), "daily wait percentiles"),
+                        _chart(charts.wait_histogram(evaluation), "wait histogram"),
+                        _chart(charts.daily_percentiles(evaluation), "daily wait percentiles"),
                     ]
                 ),
             ],
@@ -270,7 +292,7 @@ def build(evaluation: Evaluation, generated_at: datetime, public: bool = False) 
             "Hasil keputusan",
             "Outcomes",
             [
-                *([] if public else [Chart(charts.outcomes(evaluation), "outcomes per month")]),
+                *([] if public else [_chart(charts.outcomes(evaluation), "outcomes per month")]),
                 grids["outcomes"],
                 grids["revocations"],
             ],
@@ -284,7 +306,7 @@ def build(evaluation: Evaluation, generated_at: datetime, public: bool = False) 
                     "karenanya.",
                     "Outage hours from ops.system-status; the decisions they suppressed or revoked.",
                 ),
-                *([] if public else [Chart(charts.outages(evaluation), "outages")]),
+                *([] if public else [_chart(charts.outages(evaluation), "outages")]),
                 grids["outages"],
             ],
         ),
@@ -296,7 +318,7 @@ def build(evaluation: Evaluation, generated_at: datetime, public: bool = False) 
                 *(
                     []
                     if public
-                    else [Chart(charts.claims_and_warnings(evaluation), "claims and at-risk warnings")]
+                    else [_chart(charts.claims(evaluation), "claims granted and rejected per month")]
                 ),
                 grids["claims"],
                 grids["referrals"],
@@ -311,6 +333,11 @@ def build(evaluation: Evaluation, generated_at: datetime, public: bool = False) 
                     "dipanggil tepat waktu / (tepat waktu + tetap terlambat).",
                     "Warned tickets and how they ended; prevention rate = called in time / "
                     "(in time + still late).",
+                ),
+                *(
+                    []
+                    if public
+                    else [_chart(charts.at_risk(evaluation), "at-risk warnings and how they ended")]
                 ),
                 grids["at_risk"],
             ],
@@ -362,7 +389,10 @@ def _summary(total: dict[str, Any]) -> Section:
         ),
     ]
     grid = Grid(
-        "summary", [("Angka", "Figure"), ("Nilai", "Value")], [[f"{i} / {e}", v] for i, e, v in figures]
+        "summary",
+        ("Angka pokok seluruh periode", "Key figures of the whole period"),
+        [("Angka", "Figure"), ("Nilai", "Value")],
+        [[f"{i} / {e}", v] for i, e, v in figures],
     )
     return Section("Ringkasan", "Summary", [grid])
 
@@ -370,6 +400,7 @@ def _summary(total: dict[str, Any]) -> Section:
 def _daily_section(evaluation: Evaluation) -> Section:
     histogram = Grid(
         "histogram",
+        ("Sebaran waktu tunggu", "Wait distribution"),
         [
             ("Tunggu di atas (menit)", "Wait above (min)"),
             ("Sampai (menit)", "Up to (min)"),
@@ -382,6 +413,7 @@ def _daily_section(evaluation: Evaluation) -> Section:
     )
     days = Grid(
         "daily",
+        ("Angka harian", "Daily figures"),
         [
             ("Hari", "Day"),
             ("Keputusan", "Decisions"),
@@ -440,12 +472,16 @@ def _method(evaluation: Evaluation, public: bool) -> Section:
 # ---- HTML -------------------------------------------------------------------------------------
 
 _CSS = """
-body{font-family:"DejaVu Sans",Arial,sans-serif;margin:2rem auto;max-width:1100px;color:#1b1b1b}
+*{box-sizing:border-box}
+body{font-family:"DejaVu Sans",Arial,sans-serif;margin:2rem auto;padding:0 1rem;max-width:1100px}
+body{color:#1b1b1b}
 h1{margin-bottom:0}.en{color:#666;font-weight:normal}h1 .en{display:block;font-size:1.1rem}
 h2{border-bottom:2px solid #1565c0;padding-bottom:.2rem;margin-top:2rem}h2 .en{font-size:1rem}
-table{border-collapse:collapse;margin:.8rem 0;font-size:.85rem}
+.scroll{overflow-x:auto;max-width:100%;margin:.8rem 0}
+table{border-collapse:collapse;margin:.8rem 0;font-size:.85rem}.scroll table{margin:0}
+caption{caption-side:top;text-align:left;font-weight:bold;padding:.2rem 0}caption .en{font-weight:normal}
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
-th{background:#eef3fb;vertical-align:bottom}td:first-child,th:first-child{text-align:left}
+th{background:#eef3fb;vertical-align:bottom;white-space:normal;hyphens:auto}td:first-child,th:first-child{text-align:left}
 th .en{display:block;font-size:.75rem}table.facts td{text-align:left}p .en{display:block}
 img{max-width:100%;display:block;margin:.8rem 0}
 """
@@ -463,7 +499,13 @@ def _html_block(block: Text | Chart | Grid) -> str:
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in block.rows
     )
-    return f'<table id="{block.key}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    caption = f'{html.escape(block.caption[0])} <span class="en">/ {html.escape(block.caption[1])}</span>'
+    # The scroll box keeps a wide table (claims: eleven columns) inside the page at any width: it
+    # scrolls on its own instead of pushing the page sideways or being cut.
+    return (
+        f'<div class="scroll"><table id="{block.key}"><caption>{caption}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    )
 
 
 def to_html(document: Document) -> str:
@@ -520,31 +562,37 @@ def to_pdf(document: Document) -> bytes:
             [6 * cm, width - 6 * cm],
         ),
     ]
-    for section in document.sections:
-        story.append(
-            Paragraph(
-                f"{html.escape(section.title)} <font color='#666666'>/ "
-                f"{html.escape(section.subtitle)}</font>",
-                heading,
-            )
+    caption = ParagraphStyle("caption", parent=body, fontName=_BOLD, spaceBefore=4)
+
+    def flowables(block: Text | Chart | Grid) -> list[Any]:
+        if isinstance(block, Text):
+            return [Paragraph(html.escape(block.id), body), Paragraph(html.escape(block.en), english)]
+        if isinstance(block, Chart):
+            image = Image(io.BytesIO(block.png))
+            scale = min(1.0, width / image.drawWidth, _CHART_HEIGHT / image.drawHeight)
+            image.drawWidth, image.drawHeight = image.drawWidth * scale, image.drawHeight * scale
+            return [image]
+        header = [
+            Paragraph(f"{html.escape(i)}<br/><font color='#666666'>{html.escape(e)}</font>", head_cell)
+            for i, e in block.columns
+        ]
+        rows = [[Paragraph(html.escape(c), cell) for c in row] for row in block.rows]
+        title = (
+            f"{html.escape(block.caption[0])} <font color='#666666' name='{_FONT}'>/ "
+            f"{html.escape(block.caption[1])}</font>"
         )
-        for block in section.blocks:
-            if isinstance(block, Text):
-                story += [Paragraph(html.escape(block.id), body), Paragraph(html.escape(block.en), english)]
-            elif isinstance(block, Chart):
-                image = Image(io.BytesIO(block.png))
-                scale = min(1.0, width / image.drawWidth, _CHART_HEIGHT / image.drawHeight)
-                image.drawWidth, image.drawHeight = image.drawWidth * scale, image.drawHeight * scale
-                story.append(image)
-            else:
-                header = [
-                    Paragraph(
-                        f"{html.escape(i)}<br/><font color='#666666'>{html.escape(e)}</font>", head_cell
-                    )
-                    for i, e in block.columns
-                ]
-                rows = [[Paragraph(html.escape(c), cell) for c in row] for row in block.rows]
-                story.append(KeepTogether([Spacer(1, 0.2 * cm), _pdf_table([header, *rows], 1, None, width)]))
+        return [Spacer(1, 0.2 * cm), Paragraph(title, caption), _pdf_table([header, *rows], 1, None, width)]
+
+    for section in document.sections:
+        heading_ = Paragraph(
+            f"{html.escape(section.title)} <font color='#666666'>/ {html.escape(section.subtitle)}</font>",
+            heading,
+        )
+        blocks = [flowables(b) for b in section.blocks] or [[]]
+        # A heading moves to the next page with its first block rather than end a page alone; a
+        # table stays with its caption (a long one still splits, its header repeated).
+        story.append(KeepTogether([heading_, *blocks[0]]))
+        story += [KeepTogether(f) for f in blocks[1:]]
     out = io.BytesIO()
     SimpleDocTemplate(
         out,

@@ -14,13 +14,16 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
+from playwright.sync_api import sync_playwright
 
+from oversight import labels
 from rules.policy import Policy
 from streams.cli import main
 from streams.codec import replay_line
 from streams.policies import shipped_policies
 from streams.replay import replay
 from streams.simulate import closing_event, office_day
+from tests.test_board_browser import CHROMIUM, CHROMIUM_ARGS
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 START = date(2026, 3, 1)
@@ -415,6 +418,75 @@ def test_every_figure_of_a_sixty_day_report_matches_counts_made_from_the_log(tmp
     total = sum(w["decisions"] for w in want.values())
     assert "Laporan Evaluasi" in text and "Evaluation report" in text
     assert re.search(rf"Jumlah / Total\s+{total}\b", text), "the PDF's tables carry the same numbers"
+    assert_labelled(text)
+    html_text = (out / "report.html").read_text()
+    assert "<caption>" in html_text and html_text.count("<caption>") == html_text.count("<table id=")
+    assert "Dalam standar / Within standard" in html_text or "Dalam standar<span" in html_text
+
+
+LABELLED = (labels.OUTCOMES, labels.CLAIM_REASONS, labels.REFERRAL_CATEGORIES, labels.CLAIM_OUTCOMES)
+
+
+def assert_labelled(text: str) -> None:
+    """Every code is printed as its two labels, each word whole, and never as the raw code."""
+    words = set(re.findall(r"[\w%]+", text))
+    for table in LABELLED:
+        for indonesian, english in table.values():
+            for word in re.findall(r"\w+", f"{indonesian} {english}"):
+                assert word in words, f"{word!r} of {indonesian} / {english} is not whole in the PDF"
+    codes = {c for table in (*LABELLED, labels.REASONS) for c in table if "_" in c}
+    raw = sorted(c for c in codes if re.search(rf"\b{c}\b", text))
+    assert not raw, f"raw codes in the PDF: {raw}"
+    assert "within_standard / within_standard" not in text
+
+
+def test_an_empty_period_says_so_instead_of_drawing_empty_charts(tmp_path: Path) -> None:
+    policy = blitar()
+    events = office_day(policy, START, applicants=20, seed=1)
+    records = records_of(events, policy)
+    output = write_lines(tmp_path / "out.jsonl", records)
+    out = tmp_path / "report"
+    args = ["report", "--office", policy.office_id, "--from", "2027-01-01", "--to", "2027-01-31"]
+    assert main([*args, "--input", str(output), "--out", str(out)]) == 0
+    text = subprocess.run(
+        ["pdftotext", str(out / "report.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = " ".join(text.split())
+    # Seven charts, none of them drawn: each says there is nothing to draw, in both languages.
+    assert flat.count("Tidak ada data untuk periode ini") == 7
+    assert flat.count("No data for this period") == 7
+    assert "data:image/png" not in (out / "report.html").read_text()
+
+
+def test_the_reports_html_fits_a_1200_px_window(tmp_path: Path) -> None:
+    policy = blitar()
+    events = [
+        e for d in range(3) for e in office_day(policy, START + timedelta(days=d), applicants=40, seed=d)
+    ]
+    records = records_of(events, policy)
+    output = write_lines(tmp_path / "out.jsonl", records)
+    inputs = write_lines(tmp_path / "in.jsonl", events)
+    args = ["report", "--office", policy.office_id, "--from", START.isoformat(), "--to", "2026-03-31"]
+    args += ["--input", str(output), "--input", str(inputs)]
+    assert main([*args, "--out", str(tmp_path / "full")]) == 0
+    assert main([*args, "--out", str(tmp_path / "public"), "--public"]) == 0
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            for name in ("full/report.html", "public/public.html"):
+                page.set_content((tmp_path / name).read_text())
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= 1200, f"{name} scrolls sideways: {width} px"
+                # The claims table is whole: inside a box that scrolls, not cut by the page.
+                box = page.evaluate(
+                    "(() => { const t = document.getElementById('claims');"
+                    " const s = getComputedStyle(t.parentElement).overflowX;"
+                    " return [s, t.parentElement.scrollWidth >= t.scrollWidth]; })()"
+                )
+                assert box == ["auto", True], f"{name}: claims table {box}"
+        finally:
+            browser.close()
 
 
 def test_unusable_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
