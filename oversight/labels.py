@@ -74,5 +74,10 @@ for _table, _codes in (
 
 def both(table: dict[str, Label], code: str) -> str:
     """ "Indonesian / English" for a code; an unknown code as it is, so nothing is hidden."""
-    indonesian, english = table.get(code, (code, code))
+    return pair(table.get(code, (code, code)))
+
+
+def pair(label: Label) -> str:
+    """A label as the documents print it: Indonesian first, English second, once if they agree."""
+    indonesian, english = label
     return indonesian if indonesian == english else f"{indonesian} / {english}"
