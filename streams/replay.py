@@ -9,7 +9,7 @@ from rules.intake import Rejection, parse_json, validate
 from rules.offices import Offices
 from rules.policy import Policy
 from schemas.events import Event
-from schemas.records import Record
+from schemas.records import DeadLetter, Record
 from streams.codec import dead_letter, replay_line
 
 
@@ -43,11 +43,27 @@ def _read(raw: bytes, offices: Offices) -> tuple[str | None, Event | Rejection]:
     return None, validate(value, offices)
 
 
-def run(stream: BinaryIO, out: BinaryIO, policies: list[Policy]) -> None:
+class _Counted:
+    """The input lines that are not blank, counted as replay reads them."""
+
+    def __init__(self, lines: Iterable[bytes]) -> None:
+        self.lines, self.read = lines, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self.lines:
+            self.read += not line.isspace() and bool(line)
+            yield line
+
+
+def run(stream: BinaryIO, out: BinaryIO, policies: list[Policy]) -> tuple[int, int]:
+    """Writes the records; returns (input lines, dead letters) for the warning."""
     write = out.write
-    for record in replay(stream, policies):
+    lines, dead = _Counted(stream), 0
+    for record in replay(lines, policies):
+        dead += isinstance(record, DeadLetter)
         write(replay_line(record) + b"\n")
     out.flush()
+    return lines.read, dead
 
 
 def main_replay(path: str, policies: list[Policy]) -> int:
@@ -57,5 +73,13 @@ def main_replay(path: str, policies: list[Policy]) -> int:
         print(f"kompensasi replay: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
     with stream:
-        run(stream, sys.stdout.buffer, policies)
+        lines, dead = run(stream, sys.stdout.buffer, policies)
+    if dead * 2 > lines:
+        # Most likely a file in the wrong shape (a console consumer's `key<TAB>value` lines): the
+        # output is still every record, but the exit status alone would not tell.
+        print(
+            f"kompensasi replay: warning: {dead} of {lines} lines of {path} are dead letters; "
+            "lines must be bare events or {topic, key, value} records (README, Reprocessing)",
+            file=sys.stderr,
+        )
     return 0
