@@ -63,10 +63,14 @@ class Broadcasts:
                 await asyncio.wait_for(self._fetched.wait(), left)
 
     def read(self, partition: int, offset: int, event: Event | Rejection) -> None:
-        at = None if isinstance(event, Rejection) else instant(event.occurred_at)
-        self.partitions[(SOURCE, partition)].apply(offset, at, self.monotonic())
-        if at is not None and event.office_id == ALL_OFFICES:  # type: ignore[union-attr]
-            self.events[event.event_id] = at  # type: ignore[union-attr]
+        progress = self.partitions[(SOURCE, partition)]
+        if isinstance(event, Rejection):  # a dead letter for the agent: no time, no copy
+            progress.apply(offset, None, self.monotonic())
+            return
+        at = instant(event.occurred_at)
+        progress.apply(offset, at, self.monotonic())
+        if event.office_id == ALL_OFFICES:
+            self.events[event.event_id] = at
 
     def stand(self, partition: int, position: int | None, highwater: int | None) -> None:
         state = self.partitions[(SOURCE, partition)]
