@@ -1,1 +1,6 @@
-"""The imperative shell: replay over files, the Faust worker on Kafka, the embedded broker, the demo."""
+"""The imperative shell, in three rooms: `worker/` (the Faust app and the deciding agent), `web/` (the
+pages and their read models) and `commands/` (the CLI and what it runs); the modules here are shared.
+
+The shared modules (codec, logs, metrics, reading, settings) import no room; tests/test_import_rooms.py
+keeps these directions.
+"""

@@ -17,7 +17,7 @@ from schemas.records import (
     PriorityTicketWithdrawn,
     Record,
 )
-from streams.policies import shipped_policies
+from streams.commands.policies import shipped_policies
 
 BLITAR = "kanim-blitar"
 SINGARAJA = "kanim-singaraja"

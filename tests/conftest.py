@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import Broker, start_broker
+from streams.commands.broker import Broker, start_broker
 
 ROOT = Path(__file__).resolve().parent.parent
 # The contract's examples and checker, copied into the repository so that a clone alone runs the

@@ -10,10 +10,10 @@ import orjson
 
 from schemas.topics import DEAD_LETTERS, DECISIONS, OFFICE_STATUS, OUTPUT_TOPICS
 from streams.codec import topic_of
-from streams.policies import load_policies
-from streams.replay import replay
-from streams.simulate import closing_event, office_day
-from streams.supervise import WorkerProcess
+from streams.commands.policies import load_policies
+from streams.commands.replay import replay
+from streams.commands.simulate import closing_event, office_day
+from streams.commands.supervise import WorkerProcess
 
 POLICY_DIR = str(Path(__file__).parent / "policies")
 PARTITIONS = 4

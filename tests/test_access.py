@@ -14,12 +14,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from streams.access import COOKIE, Access, Role, TokenError, Tokens, tokens_from_file, tokens_from_list
-from streams.broker import Broker
-from streams.policies import load_policies
+from streams.commands.broker import Broker
+from streams.commands.policies import load_policies
 from streams.settings import Settings
-from streams.topics import ensure_topics
-from streams.worker import create_app
+from streams.web.access import COOKIE, Access, Role, TokenError, Tokens, tokens_from_file, tokens_from_list
+from streams.worker.app import create_app
+from streams.worker.topics import ensure_topics
 
 STAFF = "staff-token-0123456789abcdef"
 STAFF_NEXT = "staff-token-rotated-9876543210"
@@ -211,7 +211,7 @@ def test_tokens_are_compared_with_every_configured_token(monkeypatch: pytest.Mon
         calls.append(1)
         return compare(a, b)
 
-    monkeypatch.setattr("streams.access.hmac.compare_digest", counting)
+    monkeypatch.setattr("streams.web.access.hmac.compare_digest", counting)
     for token, role in ((STAFF, Role.STAFF), (INSPECTOR, Role.INSPECTOR), (UNKNOWN, None)):
         calls.clear()
         assert tokens.role_of(token) is role
@@ -259,7 +259,7 @@ def test_settings_never_show_a_token() -> None:
 
 
 def test_the_sign_in_page_and_the_ops_page_never_put_a_token_in_a_url() -> None:
-    pages = resources.files("streams") / "pages"
+    pages = resources.files("streams.web") / "pages"
     for name in ("sign-in.html", "ops.html"):
         text = (pages / name).read_text("utf-8")
         assert "?token" not in text and "token=" not in text.replace("kompensasi_token=", ""), name

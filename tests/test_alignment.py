@@ -10,7 +10,7 @@ from rules.alignment import Partition, align
 from rules.clock import instant
 from rules.office import Office
 from schemas.topics import TOPIC_OF_TYPE
-from streams.simulate import office_day
+from streams.commands.simulate import office_day
 from tests.builders import BLITAR, DAY, canonical_set, fixed_wall, model, policies, run
 
 S = 1_000_000

@@ -14,13 +14,13 @@ from aiokafka import AIOKafkaProducer
 
 from rules.clock import instant
 from schemas.topics import INPUT_TOPICS, SYSTEM_STATUS, TICKETS
-from streams.broadcasts import Broadcasts, watch
-from streams.broker import Broker
-from streams.feed import OutputReader, produce_paced, produce_raw, topic_for
-from streams.policies import load_policies
+from streams.commands.broker import Broker
+from streams.commands.feed import OutputReader, produce_paced, produce_raw, topic_for
+from streams.commands.policies import load_policies
+from streams.commands.supervise import WorkerProcess, wait_all_ready
 from streams.reading import SIGNALS_TOPIC, log_time, read_event
-from streams.supervise import WorkerProcess, wait_all_ready
-from streams.topics import ensure_topics
+from streams.worker.broadcasts import Broadcasts, watch
+from streams.worker.topics import ensure_topics
 from tests.builders import at, outage_start
 from tests.kafka import (
     PARTITIONS,

@@ -23,11 +23,11 @@ import pytest
 
 from schemas.events import Event
 from schemas.topics import INPUT_TOPICS, REFERRALS, TOPIC_OF_TYPE
-from streams.audit import AUDITED_OUTPUTS, PERSONAL_TEXT, REDACTED, Entry, Trail, window
-from streams.broker import start_broker
 from streams.codec import encode, topic_of
-from streams.feed import OutputReader, produce_paced, produce_raw
-from streams.supervise import WorkerProcess
+from streams.commands.broker import start_broker
+from streams.commands.feed import OutputReader, produce_paced, produce_raw
+from streams.commands.supervise import WorkerProcess
+from streams.web.audit import AUDITED_OUTPUTS, PERSONAL_TEXT, REDACTED, Entry, Trail, window
 from tests.builders import (
     ALL,
     BLITAR,

@@ -11,10 +11,10 @@ import orjson
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from streams.broker import Broker
-from streams.feed import produce_raw, topic_for
+from streams.commands.broker import Broker
+from streams.commands.feed import produce_raw, topic_for
+from streams.commands.supervise import WorkerProcess
 from streams.settings import Settings
-from streams.supervise import WorkerProcess
 from tests.builders import call, flag, issue, tick
 
 pytestmark = pytest.mark.broker

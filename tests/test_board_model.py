@@ -2,7 +2,7 @@
 
 import itertools
 
-from streams.board import REFERRALS_KEPT, OfficeView
+from streams.web.board import REFERRALS_KEPT, OfficeView
 
 ASSIGNED = (
     "queue.priority-tickets",

@@ -6,8 +6,8 @@ import orjson
 
 from rules.intake import classify
 from rules.office import Office
-from streams.policies import shipped_policies
-from streams.simulate import office_day
+from streams.commands.policies import shipped_policies
+from streams.commands.simulate import office_day
 from tests.builders import at, claim, fixed_wall, issue, new_offices, run, tick
 
 

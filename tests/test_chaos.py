@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from streams.broker import Broker
-from streams.feed import OutputReader, produce_paced
-from streams.supervise import wait_all_ready
+from streams.commands.broker import Broker
+from streams.commands.feed import OutputReader, produce_paced
+from streams.commands.supervise import wait_all_ready
 from tests.kafka import PARTITIONS, assert_in_time, assert_same_as_replay, generated_day, new_worker
 
 pytestmark = pytest.mark.broker

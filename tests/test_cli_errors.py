@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.cli import main
+from streams.commands.cli import main
 from tests.kafka import POLICY_DIR
 
 NOBODY = "kafka://127.0.0.1:1"  # a refused connection, at once

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from streams.continuity import Continuity, format_gaps, parse_gaps
+from streams.worker.continuity import Continuity, format_gaps, parse_gaps
 
 TP = ("queue.tickets", 0)
 
@@ -43,7 +43,7 @@ def test_without_a_committed_offset_the_first_record_starts_the_partition() -> N
 
 
 def test_a_restart_runs_the_same_command_again_in_this_process(tmp_path: Path) -> None:
-    script = "from streams.continuity import restart; restart({('ops.system-status', 3, 7, 9)})"
+    script = "from streams.worker.continuity import restart; restart({('ops.system-status', 3, 7, 9)})"
     # `python -c SCRIPT schemas --out DIR`: the restarted process is `kompensasi schemas --out DIR`.
     done = subprocess.run([sys.executable, "-c", script, "schemas", "--out", str(tmp_path)], timeout=60)
     assert done.returncode == 0

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import Broker, start_broker
-from streams.datadir import Foreign, changelog_ends, foreign_state, local_offsets
-from streams.feed import produce_paced
-from streams.supervise import WorkerProcess
+from streams.commands.broker import Broker, start_broker
+from streams.commands.feed import produce_paced
+from streams.commands.supervise import WorkerProcess
+from streams.worker.datadir import Foreign, changelog_ends, foreign_state, local_offsets
 from tests.kafka import generated_day, new_worker
 
 CHANGELOG = "kompensasi-office-state-changelog"
@@ -25,7 +25,9 @@ def test_a_store_at_or_past_the_changelog_end_is_foreign() -> None:
     assert foreign_state({1: 3}, {1: 4}) == []
 
 
-HOLD = "import sys; from pathlib import Path; from streams.datadir import hold; hold(Path(sys.argv[1]))"
+HOLD = (
+    "import sys; from pathlib import Path; from streams.worker.datadir import hold; hold(Path(sys.argv[1]))"
+)
 
 
 def test_a_worker_restarted_in_place_takes_its_lock_again(tmp_path: Path) -> None:

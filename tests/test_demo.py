@@ -5,8 +5,8 @@ import random
 import re
 
 from oversight import labels
-from streams.demo import DAY, InTimeOrder, _at, describe, summary
-from streams.simulate import closing_event, office_day
+from streams.commands.demo import DAY, InTimeOrder, _at, describe, summary
+from streams.commands.simulate import closing_event, office_day
 from tests.test_report import blitar, records_of
 
 

@@ -1,6 +1,6 @@
 """The container deployment (Dockerfile, .dockerignore, deploy/compose.yaml, deploy/k8s/) agrees with
 the code: the topics the worker uses and their partition counts, its settings (streams/settings.py),
-its web port and pages (streams/web.py), and the alert rules of deploy/prometheus/alerts.yml.
+its web port and pages (streams/web/routes.py), and the alert rules of deploy/prometheus/alerts.yml.
 
 Docker and kubectl are not needed: the files are parsed. deploy/k8s/prometheusrule.yaml is
 generated from deploy/prometheus/alerts.yml; after changing the alerts, regenerate it with
@@ -23,9 +23,9 @@ import pytest
 import yaml
 
 from schemas.topics import INPUT_TOPICS, OUTPUT_TOPICS
-from streams.access import TokenError, tokens_from_file
 from streams.reading import SIGNALS_TOPIC
 from streams.settings import ENV_VARS, OPTIONS, Settings, values
+from streams.web.access import TokenError, tokens_from_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -65,8 +65,8 @@ def faust_topics(partitions: int = 12) -> dict[str, tuple[int, bool]]:
     partitions: name -> (partitions, compacted)."""
     from faust.assignor.leader_assignor import LeaderAssignor
 
-    from streams.policies import load_policies
-    from streams.worker import create_app
+    from streams.commands.policies import load_policies
+    from streams.worker.app import create_app
 
     app = create_app(Settings(policies=load_policies(None), partitions=partitions))
     out = {}
@@ -80,11 +80,11 @@ def faust_topics(partitions: int = 12) -> dict[str, tuple[int, bool]]:
 
 def registered_pages() -> set[str]:
     """The route patterns of the worker's web app, built as the worker builds it (not started)."""
-    from streams.access import Access, Tokens
-    from streams.audit import AuditLog
-    from streams.board import Views
-    from streams.policies import load_policies
-    from streams.web import build_app
+    from streams.commands.policies import load_policies
+    from streams.web.access import Access, Tokens
+    from streams.web.audit import AuditLog
+    from streams.web.board import Views
+    from streams.web.routes import build_app
 
     app = build_app(Views(load_policies(None)), lambda: {"ready": False}, Access(Tokens([])),
                     AuditLog("127.0.0.1:1", {}, 1.0))  # fmt: skip
@@ -249,7 +249,7 @@ def test_dockerignore_keeps_the_build_inputs_and_drops_the_rest() -> None:
     ]
     for excluded in (".venv", ".git", "tests/artifacts", ".pytest_cache", ".ruff_cache", "**/__pycache__"):
         assert excluded in patterns
-    copied = ["pyproject.toml", "README.md", "rules/policy.py", "schemas/topics.py", "streams/web.py"]
+    copied = ["pyproject.toml", "README.md", "rules/policy.py", "schemas/topics.py", "streams/web/routes.py"]
     copied += [f"rules/policies/{p.name}" for p in (ROOT / "rules" / "policies").glob("*.toml")]
     for path in copied:
         for pattern in patterns:

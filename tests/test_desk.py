@@ -9,11 +9,11 @@ import orjson
 from rules.clock import instant
 from schemas.records import CompensationDecision, OfficeStatus
 from schemas.topics import SYSTEM_STATUS, TICKETS
-from streams.broadcasts import Broadcasts
-from streams.desk import Desk
-from streams.policies import shipped_policies
+from streams.commands.policies import shipped_policies
 from streams.reading import Signal, decode_signal
-from streams.state import OfficeStates
+from streams.worker.broadcasts import Broadcasts
+from streams.worker.desk import Desk
+from streams.worker.state import OfficeStates
 from tests.builders import BLITAR, at, call, fixed_wall, issue, model, outage_start
 
 POLICIES = shipped_policies()

@@ -6,7 +6,7 @@ import asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from streams.web import Hub
+from streams.web.routes import Hub
 
 
 async def test_an_open_stream_ends_on_shutdown_and_a_late_snapshot_does_not_revive_it() -> None:

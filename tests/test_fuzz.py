@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from schemas.records import DeadLetter
 from streams.codec import topic_of
-from streams.desk import Desk
-from streams.policies import shipped_policies
-from streams.replay import replay
-from streams.state import OfficeStates
+from streams.commands.policies import shipped_policies
+from streams.commands.replay import replay
+from streams.worker.desk import Desk
+from streams.worker.state import OfficeStates
 from tests.builders import call, claim, fixed_wall, issue, outage_start, tick
 
 POLICIES = shipped_policies()

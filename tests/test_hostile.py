@@ -15,15 +15,15 @@ from aiokafka import AIOKafkaProducer
 
 from oversight.disclosure import public_summary
 from schemas.topics import DEAD_LETTERS, INPUT_TOPICS, OFFICE_STATUS, TOPIC_OF_RECORD
-from streams.agents import FOLLOWED
-from streams.board import Views
-from streams.broker import Broker
 from streams.codec import encode, topic_of
-from streams.feed import OutputReader, produce_paced, topic_for
-from streams.policies import load_policies
+from streams.commands.broker import Broker
+from streams.commands.feed import OutputReader, produce_paced, topic_for
+from streams.commands.policies import load_policies
+from streams.commands.replay import replay
+from streams.commands.supervise import WorkerProcess, wait_all_ready
 from streams.reading import SIGNALS_TOPIC, Reader
-from streams.replay import replay
-from streams.supervise import WorkerProcess, wait_all_ready
+from streams.web.board import Views
+from streams.worker.agents import FOLLOWED
 from tests.kafka import (
     PARTITIONS,
     POLICY_DIR,

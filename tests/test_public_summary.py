@@ -12,10 +12,10 @@ import orjson
 
 from oversight.disclosure import MASKED, SMALLEST_SHOWN, parts, public_summary
 from schemas.topics import TOPIC_OF_TYPE
-from streams.board import Views
-from streams.cli import main
+from streams.commands.cli import main
+from streams.commands.simulate import closing_event, office_day
 from streams.reading import Reader
-from streams.simulate import closing_event, office_day
+from streams.web.board import Views
 from tests.test_report import blitar, records_of, sixty_days, write_lines
 
 ID_FIELDS = (

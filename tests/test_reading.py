@@ -13,12 +13,9 @@ from hypothesis import strategies as st
 from rules.intake import Rejection
 from schemas.records import CompensationDecision, OfficeStatus
 from schemas.topics import TOPIC_OF_RECORD, TOPIC_OF_TYPE
-from streams import follower as following
 from streams import metrics
-from streams.agents import FOLLOWED
-from streams.board import Views
 from streams.codec import encode, topic_of
-from streams.policies import load_policies
+from streams.commands.policies import load_policies
 from streams.reading import (
     Reader,
     Signal,
@@ -27,6 +24,9 @@ from streams.reading import (
     decode_signal,
     read_event,
 )
+from streams.web import follower as following
+from streams.web.board import Views
+from streams.worker.agents import FOLLOWED
 from tests.kafka import POLICY_DIR, generated_day, replayed
 
 POLICIES = load_policies([POLICY_DIR])

@@ -7,8 +7,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.cli import main
-from streams.simulate import office_day
+from streams.commands.cli import main
+from streams.commands.simulate import office_day
 from tests.test_demo import DAY
 from tests.test_report import blitar
 

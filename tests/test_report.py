@@ -18,11 +18,11 @@ from playwright.sync_api import sync_playwright
 
 from oversight import labels
 from rules.policy import Policy
-from streams.cli import main
 from streams.codec import replay_line
-from streams.policies import shipped_policies
-from streams.replay import replay
-from streams.simulate import closing_event, office_day
+from streams.commands.cli import main
+from streams.commands.policies import shipped_policies
+from streams.commands.replay import replay
+from streams.commands.simulate import closing_event, office_day
 from tests.test_board_browser import CHROMIUM, CHROMIUM_ARGS
 
 ARTIFACTS = Path(__file__).parent / "artifacts"

@@ -10,11 +10,11 @@ import pytest
 
 from oversight.disclosure import public_summary
 from oversight.evaluation import OfficeEvaluation
-from streams.broker import Broker
-from streams.feed import OutputReader, produce_paced
-from streams.policies import load_policies
-from streams.report import read_topics
-from streams.supervise import WorkerProcess
+from streams.commands.broker import Broker
+from streams.commands.feed import OutputReader, produce_paced
+from streams.commands.policies import load_policies
+from streams.commands.report import read_topics
+from streams.commands.supervise import WorkerProcess
 from tests.kafka import POLICY_DIR, generated_day, replayed
 
 pytestmark = pytest.mark.broker

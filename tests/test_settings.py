@@ -9,11 +9,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.broker import free_port, start_broker
-from streams.feed import OutputReader, produce_raw
+from streams.commands.broker import free_port, start_broker
+from streams.commands.feed import OutputReader, produce_raw
+from streams.commands.supervise import WorkerProcess
 from streams.settings import ENV_VARS, OPTIONS, settings_from, values
-from streams.supervise import WorkerProcess
-from streams.worker import credentials
+from streams.worker.app import credentials
 from tests.builders import issue, tick
 from tests.kafka import POLICY_DIR
 
@@ -58,7 +58,7 @@ def test_a_worker_configured_by_environment_only_processes_a_record(tmp_path: Pa
         "KOMPENSASI_POLICIES": POLICY_DIR,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "worker"],
+        [sys.executable, "-m", "streams.commands.cli", "worker"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,

@@ -1,4 +1,4 @@
-"""The web port's limits, on the real server code (streams/webserver.py) on a loopback port: caps on
+"""The web port's limits, on the real server code (streams/web/webserver.py) on a loopback port: caps on
 connections and event streams, the header-read timeout, the stream lifetime, a removed token ending
 its stream, strict audit dates, the public page's cache, and /ready going stale with the agent."""
 
@@ -13,13 +13,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from streams import agents
-from streams import web as pages
-from streams.access import Access, Tokens
-from streams.audit import AuditBusy, AuditLog, needles
-from streams.board import Views
-from streams.policies import load_policies
-from streams.webserver import Connections, runner
+from streams.commands.policies import load_policies
+from streams.web import routes as pages
+from streams.web.access import Access, Tokens
+from streams.web.audit import AuditBusy, AuditLog, needles
+from streams.web.board import Views
+from streams.web.webserver import Connections, runner
+from streams.worker import agents
 
 STAFF = "staff-token-0123456789abcdef"
 
@@ -241,7 +241,7 @@ def test_ready_goes_stale_when_the_agent_loop_stops_publishing() -> None:
 def test_no_page_has_an_inline_script() -> None:
     from importlib import resources
 
-    for page in (resources.files("streams") / "pages").iterdir():
+    for page in (resources.files("streams.web") / "pages").iterdir():
         if page.name.endswith(".html"):
             text = page.read_text("utf-8")
             assert "<script>" not in text and " on" + "click=" not in text, page.name

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import Broker
-from streams.feed import OutputReader, produce_paced, produce_raw
-from streams.supervise import wait_all_ready
+from streams.commands.broker import Broker
+from streams.commands.feed import OutputReader, produce_paced, produce_raw
+from streams.commands.supervise import wait_all_ready
 from tests.kafka import (
     PARTITIONS,
     as_set,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from schemas.topics import DECISIONS
-from streams.broker import Broker
-from streams.feed import OutputReader, produce_paced
+from streams.commands.broker import Broker
+from streams.commands.feed import OutputReader, produce_paced
 from tests.kafka import new_worker
 from tests.test_worker_observability import MARKER
 

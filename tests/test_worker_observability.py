@@ -10,9 +10,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.broker import Broker
-from streams.feed import OutputReader, produce_paced, produce_raw
-from streams.supervise import WorkerProcess
+from streams.commands.broker import Broker
+from streams.commands.feed import OutputReader, produce_paced, produce_raw
+from streams.commands.supervise import WorkerProcess
 from tests.kafka import POLICY_DIR, generated_day
 
 pytestmark = pytest.mark.broker

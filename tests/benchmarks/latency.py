@@ -27,10 +27,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rules.clock import instant
 from rules.policy import Policy
 from schemas.topics import DECISIONS, TICKETS
-from streams.broker import start_broker
-from streams.policies import shipped_policies
-from streams.simulate import office_day
-from streams.supervise import WorkerProcess
+from streams.commands.broker import start_broker
+from streams.commands.policies import shipped_policies
+from streams.commands.simulate import office_day
+from streams.commands.supervise import WorkerProcess
 from tests.benchmarks.recovery import metric_sum
 
 FIRST_DAY = date(2026, 3, 5)

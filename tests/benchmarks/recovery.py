@@ -16,11 +16,11 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from rules.policy import Policy
-from streams.broker import start_broker
-from streams.feed import produce_raw, topic_for
-from streams.policies import shipped_policies
-from streams.supervise import WorkerProcess
-from streams.worker import STATE_TABLE
+from streams.commands.broker import start_broker
+from streams.commands.feed import produce_raw, topic_for
+from streams.commands.policies import shipped_policies
+from streams.commands.supervise import WorkerProcess
+from streams.worker.app import STATE_TABLE
 
 DAY = date(2026, 3, 3)
 # Issued within an hour of event time: the clock stays short of the 90-minute warning and the

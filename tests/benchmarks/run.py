@@ -23,13 +23,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rules.intake import Rejection, parse_json, validate
 from rules.offices import Offices
 from schemas.events import EVENT
-from streams.broker import start_broker
 from streams.codec import replay_line
-from streams.feed import produce_raw, topic_for
-from streams.policies import shipped_policies
-from streams.replay import run, wall_now
-from streams.simulate import office_day
-from streams.supervise import WorkerProcess
+from streams.commands.broker import start_broker
+from streams.commands.feed import produce_raw, topic_for
+from streams.commands.policies import shipped_policies
+from streams.commands.replay import run, wall_now
+from streams.commands.simulate import office_day
+from streams.commands.supervise import WorkerProcess
 from tests.benchmarks.latency import bench_latency, latency_notes, latency_rows
 from tests.benchmarks.recovery import bench_recovery, recovery_notes, recovery_rows
 from tests.benchmarks.webload import bench_web_load, web_load_notes, web_load_rows

@@ -22,9 +22,9 @@ from typing import Any
 import aiohttp
 import orjson
 
-from streams.broker import start_broker
-from streams.policies import shipped_policies
-from streams.supervise import WorkerProcess
+from streams.commands.broker import start_broker
+from streams.commands.policies import shipped_policies
+from streams.commands.supervise import WorkerProcess
 from tests.benchmarks.latency import FIRST_DAY, build_phase, measure, summarised
 
 # The load: request loops on the open pages, event streams, idle sockets, each from its own loopback

@@ -200,7 +200,7 @@ def main_report(
         if inputs:
             counted = read_files(inputs, evaluation)
         else:
-            from streams.worker import bootstrap_servers, client_options
+            from streams.worker.app import bootstrap_servers, client_options
 
             counted = asyncio.run(
                 read_topics(bootstrap_servers(broker or ""), evaluation, client_options(settings))

@@ -17,11 +17,11 @@ from schemas.events import ALL_OFFICES, Event
 from schemas.records import Record
 from schemas.topics import INPUT_TOPICS
 from streams import metrics
-from streams.broadcasts import Broadcasts
 from streams.codec import dead_letter
 from streams.logs import log
 from streams.reading import Signal, read_event
-from streams.state import OfficeStates
+from streams.worker.broadcasts import Broadcasts
+from streams.worker.state import OfficeStates
 
 
 @dataclass

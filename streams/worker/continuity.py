@@ -70,7 +70,7 @@ def restart(gaps: set[Gap]) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     env = {**os.environ, GAPS_ENV: format_gaps(gaps)}
-    os.execve(sys.executable, [sys.executable, "-m", "streams.cli", *sys.argv[1:]], env)
+    os.execve(sys.executable, [sys.executable, "-m", "streams.commands.cli", *sys.argv[1:]], env)
 
 
 class GroupOffsets:

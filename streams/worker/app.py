@@ -12,17 +12,17 @@ from faust.auth import Credentials
 
 from schemas.topics import INPUT_TOPICS
 from streams import metrics
-from streams.access import Access, TokenError, Tokens
-from streams.agents import register
-from streams.broadcasts import Broadcasts
-from streams.datadir import DataDirInUse, Foreign, changelog_ends, foreign_state, hold, local_offsets
-from streams.desk import Desk
 from streams.logs import configure as configure_logs
 from streams.logs import log, logging_config
 from streams.settings import Settings
-from streams.state import OfficeStates
-from streams.topics import declare, ensure_topics
-from streams.transport import transport_for
+from streams.web.access import Access, TokenError, Tokens
+from streams.worker.agents import register
+from streams.worker.broadcasts import Broadcasts
+from streams.worker.datadir import DataDirInUse, Foreign, changelog_ends, foreign_state, hold, local_offsets
+from streams.worker.desk import Desk
+from streams.worker.state import OfficeStates
+from streams.worker.topics import declare, ensure_topics
+from streams.worker.transport import transport_for
 
 STATE_TABLE = "office-state"
 
@@ -79,7 +79,7 @@ def create_app(settings: Settings) -> faust.App:
         producer_max_batch_size=settings.producer_batch_bytes,
         producer_linger=0.0,
         consumer_auto_offset_reset="earliest",
-        # The web port is served by streams/webserver.py on a thread of its own, so that no request
+        # The web port is served by streams/web/webserver.py on a thread of its own, so that no request
         # load makes the agent wait; Faust's own pages (the state table with applicant ids, the
         # cluster's layout) are not served at all.
         web_enabled=False,

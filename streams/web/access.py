@@ -160,7 +160,7 @@ def presented_token(request: web.BaseRequest) -> str | None:
 
 
 def _sign_in_page(status: int) -> str:
-    text = (resources.files("streams") / "pages" / "sign-in.html").read_text("utf-8")
+    text = (resources.files("streams.web") / "pages" / "sign-in.html").read_text("utf-8")
     return text.replace("{{status}}", str(status))
 
 

@@ -5,7 +5,7 @@ import logging
 import os
 import sys
 
-from streams.policies import PolicyError, load_policies
+from streams.commands.policies import PolicyError, load_policies
 from streams.settings import OPTIONS, SettingError, settings_from, values
 
 
@@ -86,13 +86,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kompensasi: {exc}", file=sys.stderr)
         return 2
     if args.command == "replay":
-        from streams.replay import main_replay
+        from streams.commands.replay import main_replay
 
         return main_replay(args.input, policies)
     if args.command == "worker":
         from aiokafka.errors import KafkaConnectionError
 
-        from streams.worker import run_worker
+        from streams.worker.app import run_worker
 
         try:
             return run_worker(settings_from(policies, chosen))
@@ -100,15 +100,15 @@ def main(argv: list[str] | None = None) -> int:
             print(unreachable(chosen["broker"]), file=sys.stderr)
             return 1
     if args.command == "broker":
-        from streams.broker import serve
+        from streams.commands.broker import serve
 
         return serve(args.port)
     if args.command == "demo":
-        from streams.demo import run_demo
+        from streams.commands.demo import run_demo
 
         return run_demo(policies, args.applicants, args.seconds)
     if args.command == "report":
-        from streams.report import main_report
+        from streams.commands.report import main_report
 
         return main_report(
             policies, args.office, args.first, args.last, args.input, args.broker, args.out, args.public,

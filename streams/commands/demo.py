@@ -15,10 +15,10 @@ from typing import Any
 
 from oversight import labels
 from rules.policy import Policy
-from streams.broker import start_broker
-from streams.feed import OutputReader, produce_paced
-from streams.simulate import closing_event, office_day
-from streams.supervise import WorkerProcess
+from streams.commands.broker import start_broker
+from streams.commands.feed import OutputReader, produce_paced
+from streams.commands.simulate import closing_event, office_day
+from streams.commands.supervise import WorkerProcess
 
 DAY = date(2026, 3, 2)
 

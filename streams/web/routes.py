@@ -1,7 +1,7 @@
 """The worker's web pages and read-only JSON API: the waiting-room board, the operations view,
 live updates by server-sent events, the referrals, the audit trail of a ticket, and /metrics.
-Who may read which route is declared here with `access.guard` (streams/access.py). Everything here
-runs on the web thread's loop (streams/webserver.py), never on the deciding agent's."""
+Who may read which route is declared here with `access.guard` (streams/web/access.py). Everything here
+runs on the web thread's loop (streams/web/webserver.py), never on the deciding agent's."""
 
 import asyncio
 import random
@@ -20,13 +20,13 @@ from aiokafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams import metrics
-from streams.access import STILL_ALLOWED, Access
-from streams.audit import AuditBusy, AuditLog, window
-from streams.board import Views
-from streams.follower import Follower
 from streams.logs import log
 from streams.metrics import REGISTRY
-from streams.webserver import SERVER_NAME, Connections
+from streams.web.access import STILL_ALLOWED, Access
+from streams.web.audit import AuditBusy, AuditLog, window
+from streams.web.board import Views
+from streams.web.follower import Follower
+from streams.web.webserver import SERVER_NAME, Connections
 
 # Event streams in all and from one client address (README, "Access").
 MAX_STREAMS = 1200
@@ -35,7 +35,7 @@ MAX_STREAMS_PER_ADDRESS = 64
 # again then, and a worker's streams spread over the others after a restart.
 STREAM_LIFETIME_S = 600.0
 # How often an open stream with a token checks that the token is still configured: the tokens file
-# is read again at most every second (streams/access.py), so a removed token ends within two.
+# is read again at most every second (streams/web/access.py), so a removed token ends within two.
 STREAM_RECHECK_S = 1.0
 _KEEPALIVE_S = 15.0
 # A client that reads nothing for this long is dropped rather than holding the stream.
@@ -65,7 +65,7 @@ SCRIPTS = ("board.js", "ops.js", "sign-in.js")
 
 
 def page(name: str) -> str:
-    return (resources.files("streams") / "pages" / name).read_text("utf-8")
+    return (resources.files("streams.web") / "pages" / name).read_text("utf-8")
 
 
 def as_json(value: Any, status: int = 200) -> web.Response:

@@ -21,19 +21,19 @@ from schemas.records import (
 )
 from schemas.topics import DEAD_LETTERS, INPUT_TOPICS, OUTPUT_TOPICS, SYSTEM_STATUS, TICKETS
 from streams import metrics
-from streams.access import Access
-from streams.audit import AuditLog
-from streams.board import Views
-from streams.broadcasts import watch
 from streams.codec import encode, key_of, topic_of
-from streams.continuity import Continuity, GroupOffsets, restart
-from streams.desk import Desk, Handled
-from streams.follower import Follower
 from streams.logs import log
 from streams.reading import SIGNALS_TOPIC, log_time, read_event, read_signal
-from streams.topics import Topics
-from streams.web import build_app
-from streams.webserver import WebThread
+from streams.web.access import Access
+from streams.web.audit import AuditLog
+from streams.web.board import Views
+from streams.web.follower import Follower
+from streams.web.routes import build_app
+from streams.web.webserver import WebThread
+from streams.worker.broadcasts import watch
+from streams.worker.continuity import Continuity, GroupOffsets, restart
+from streams.worker.desk import Desk, Handled
+from streams.worker.topics import Topics
 
 _TICK = orjson.dumps({"signal": "tick"})
 # Records the agent has not applied this long after their fetch, while it applies ticks: dropped.

@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.broker import free_port
+from streams.commands.broker import free_port
 
 
 @dataclass
@@ -27,7 +27,7 @@ class WorkerProcess:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "WorkerProcess":
-        args = [sys.executable, "-m", "streams.cli", "worker", "--broker", self.broker_url,
+        args = [sys.executable, "-m", "streams.commands.cli", "worker", "--broker", self.broker_url,
                 "--web-port", str(self.web_port), "--partitions", str(self.partitions),
                 "--data-dir", str(self.data_dir)]  # fmt: skip
         for p in self.policy_paths:

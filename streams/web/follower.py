@@ -10,9 +10,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams import metrics
-from streams.board import Views
 from streams.logs import log
 from streams.reading import Reader
+from streams.web.board import Views
 
 FIRST_RETRY_S = 1.0
 LAST_RETRY_S = 30.0
