@@ -40,9 +40,11 @@ class Consumer(driver.Consumer):
         # The position is read here, with the batch, not later: read later it could count a batch
         # the fetcher's thread gave out but that this side has not yet seen.
         for tp, batch in records.items():
-            # Faust drops a batch of a partition it is not reading (recovery): not handed over.
-            active = active_partitions is None or tp in active_partitions or tp in self._buffered_partitions
-            if batch and active:
+            # Counted even when Faust drops the batch (a partition it is not reading yet, during a
+            # recovery): those records are on their way or lost, and must hold the clock either way.
+            # Faust usually reads them again after its seek; when it does not (faust-streaming#596),
+            # the position is past them and only `Desk.dropped` finds them.
+            if batch:
                 self.handed[(tp.topic, tp.partition)] = batch[-1].offset + 1
                 self.handed_at[(tp.topic, tp.partition)] = now
         states = self._states()
