@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from rules.alignment import Partition
 from rules.clock import Instant, instant
@@ -120,8 +120,6 @@ async def _read(
     broadcasts: Broadcasts,
     admit: Callable[[bytes | None, int | None], Event | Rejection],
 ) -> None:
-    from aiokafka import TopicPartition
-
     # A consumer without a subscription keeps no metadata of its own: ask for every topic's.
     while SYSTEM_STATUS not in await consumer.topics():
         await asyncio.sleep(0.5)
@@ -141,8 +139,8 @@ async def _read(
                     latest = max(latest, instant(event.occurred_at))
         for tp in tps:
             broadcasts.stand(tp.partition, await consumer.position(tp), consumer.highwater(tp))
-        polls = [consumer.last_poll_timestamp(tp) for tp in tps]
-        if all(polls):
-            broadcasts.fetched(min(polls) / 1000)  # type: ignore[type-var]
+        polls = [consumer.last_poll_timestamp(tp) or 0 for tp in tps]
+        if all(polls):  # every partition fetched at least once
+            broadcasts.fetched(min(polls) / 1000)
         if latest:
             broadcasts.forget_before(latest)
