@@ -488,8 +488,10 @@ class Office:
         keys += [("p", d.isoformat()) for d in self.series.last]
         keys += [("s", k) for k in self.other_stages]
         keys += [("e", k) for k in self.seen]
-        keys += [("b", p[0][3]) for p in self._pending]
-        return {key: self._entry(*key) for key in keys}
+        entries = {key: self._entry(*key) for key in keys}
+        for p in self._pending:  # each found directly: `_entry` would scan the buffer for it
+            entries[("b", p[0][3])] = _buffered_entry(p[1])
+        return entries
 
     def _entry(self, kind: str, key: str) -> Any:
         match kind:
@@ -513,7 +515,7 @@ class Office:
             case "b":
                 for p in self._pending:
                     if p[0][3] == key:
-                        return p[1].model_dump(mode="json", exclude={"reason"})
+                        return _buffered_entry(p[1])
                 return None
         raise ValueError(f"unknown state entry kind {kind!r}")
 
@@ -556,6 +558,11 @@ class Office:
 class _Forgetful(set[tuple[str, str]]):
     def add(self, item: tuple[str, str]) -> None:
         pass
+
+
+def _buffered_entry(event: Event) -> dict[str, Any]:
+    """A buffered event as the table keeps it: a review's reason (personal data) is never written."""
+    return event.model_dump(mode="json", exclude={"reason"})
 
 
 def _by_deadline(ticket: Ticket) -> tuple[Instant, str]:

@@ -1,6 +1,11 @@
-"""Keeps each office's core state in a changelog-backed table, one small entry per table key."""
+"""Each office's core state in a changelog-backed table, as a journal of whole steps and snapshots.
 
-from collections.abc import Callable, MutableMapping
+A step's changes are one table entry, so one changelog record: a worker killed while it writes
+leaves the state of a whole number of steps, never half of one (whose event id, saved without the
+ticket it issued, would make the event a duplicate when read again)."""
+
+from collections.abc import Callable, Iterable, MutableMapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -8,46 +13,122 @@ from rules.office import Office
 from rules.policy import Policy
 
 _SEP = "\x1f"
+JOURNAL = "j"  # {office}␟j␟{seq}: [[kind, key, value or None], ...], the changes of step `seq`
+SNAPSHOT = "S"  # {office}␟S␟{seq}␟{chunk}: {"n": chunks, "c": [[kind, key, value], ...]}, after `seq`
+# Entries per snapshot chunk: a chunk stays far below the broker's largest message (1 MiB).
+CHUNK = 1000
+# A snapshot is written once the journal since the last holds this many changes, or as many as the
+# office has entries: writing costs at most twice the changes, and a restore reads as much again.
+SNAPSHOT_AFTER = 2000
 
 
 def table_key(office_id: str, kind: str, key: str) -> str:
     return f"{office_id}{_SEP}{kind}{_SEP}{key}"
 
 
+def _seq(seq: int) -> str:
+    return f"{seq:012d}"  # sorts as the number does
+
+
+@dataclass
+class Written:
+    """What the table holds of one office: the keys a snapshot will replace, and the step count."""
+
+    seq: int = 0
+    keys: list[str] = field(default_factory=list)
+    changes: int = 0  # in the journal since the last complete snapshot
+    size: int = 0  # the office's entries at the last rebuild or snapshot
+
+
+def rebuild(entries: Iterable[tuple[str, str, Any]]) -> tuple[dict[tuple[str, str], Any], int]:
+    """The entries of the state after the last whole step, and that step's number, from an office's
+    table entries as (kind, rest of the key, value); entries of the old one-key-an-entry layout are
+    the base when no snapshot is complete."""
+    journal: dict[int, Any] = {}
+    snapshots: dict[int, dict[int, Any]] = {}
+    base: dict[tuple[str, str], Any] = {}
+    for kind, rest, value in entries:
+        if value is None:
+            continue
+        if kind == JOURNAL:
+            journal[int(rest)] = value
+        elif kind == SNAPSHOT:
+            seq, chunk = rest.split(_SEP)
+            snapshots.setdefault(int(seq), {})[int(chunk)] = value
+        else:
+            base[(kind, rest)] = value
+    whole = [s for s, chunks in snapshots.items() if len(chunks) == next(iter(chunks.values()))["n"]]
+    since = max(whole, default=0)
+    if whole:
+        base = {(kind, key): value for chunk in snapshots[since].values() for kind, key, value in chunk["c"]}
+    for seq in sorted(s for s in journal if s > since):
+        for kind, key, value in journal[seq]:
+            base[(kind, key)] = value
+    return {k: v for k, v in base.items() if v is not None}, max([since, *journal])
+
+
 class OfficeStates:
-    """Offices rebuilt from the table on first use in this assignment, written back entry by entry."""
+    """Offices rebuilt from the table on first use in this assignment, each step written back as one
+    journal entry, and a snapshot now and then so that the journal stays short."""
 
     def __init__(
-        self, policies: dict[str, Policy], table: MutableMapping[str, Any], wall: Callable[[], datetime]
+        self,
+        policies: dict[str, Policy],
+        table: MutableMapping[str, Any],
+        wall: Callable[[], datetime],
+        snapshot_after: int = SNAPSHOT_AFTER,
     ) -> None:
         self.policies = policies
         self.table = table
         self.wall = wall
+        self.snapshot_after = snapshot_after
         self.cache: dict[str, Office] = {}
+        self.written: dict[str, Written] = {}
 
     def get(self, office_id: str) -> Office:
         office = self.cache.get(office_id)
         if office is None:
             prefix = f"{office_id}{_SEP}"
-            entries = (
-                (tuple(k[len(prefix) :].split(_SEP, 1)), v)
-                for k, v in list(self.table.items())
-                if isinstance(k, str) and k.startswith(prefix)
-            )
-            office = Office.restore(self.policies[office_id], self.wall, entries)  # type: ignore[arg-type]
+            keys = [k for k in list(self.table.keys()) if isinstance(k, str) and k.startswith(prefix)]
+            found = [(k, *k[len(prefix) :].split(_SEP, 1)) for k in keys]
+            entries, seq = rebuild((kind, rest, self.table.get(k)) for k, kind, rest in found)
+            office = Office.restore(self.policies[office_id], self.wall, entries.items())
+            journal = sum(len(self.table.get(k) or ()) for k, kind, rest in found if kind == JOURNAL)
+            self.written[office_id] = Written(seq, keys, journal, len(entries))
             self.cache[office_id] = office
         return office
 
     def save(self, office: Office) -> None:
         """Must run inside the agent handling the event, so the changelog goes to its partition."""
+        changes = office.take_changes()
+        if not changes:
+            return
         office_id = office.policy.office_id
-        for (kind, key), value in office.take_changes().items():
-            name = table_key(office_id, kind, key)
-            if value is None:
-                self.table.pop(name, None)
-            else:
-                self.table[name] = value
+        written = self.written[office_id]
+        written.seq += 1
+        name = table_key(office_id, JOURNAL, _seq(written.seq))
+        self.table[name] = [[kind, key, value] for (kind, key), value in changes.items()]
+        written.keys.append(name)
+        written.changes += len(changes)
+        if written.changes >= max(self.snapshot_after, written.size):
+            self._snapshot(office, written)
+
+    def _snapshot(self, office: Office, written: Written) -> None:
+        """The chunks first, then the entries they replace: a worker killed in between leaves either
+        an incomplete snapshot (ignored) or a complete one beside entries it supersedes."""
+        entries = [[kind, key, value] for (kind, key), value in office.entries().items()]
+        chunks = [entries[i : i + CHUNK] for i in range(0, len(entries), CHUNK)] or [[]]
+        names = [
+            table_key(office.policy.office_id, SNAPSHOT, f"{_seq(written.seq)}{_SEP}{i}")
+            for i in range(len(chunks))
+        ]
+        for name, chunk in zip(names, chunks, strict=True):
+            self.table[name] = {"n": len(chunks), "c": chunk}
+        for name in written.keys:
+            self.table.pop(name, None)
+        written.keys, written.changes, written.size = names, 0, len(entries)
 
     def forget(self) -> None:
         """After a rebalance another worker may have moved an office on: rebuild from the table."""
         self.cache.clear()
+        self.written.clear()

@@ -1,0 +1,123 @@
+"""The worker's state table: a worker killed between any two changelog records leaves whole steps."""
+
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+import orjson
+import pytest
+
+from rules.office import Office
+from schemas.records import Record
+from streams.commands.policies import shipped_policies
+from streams.commands.simulate import office_day
+from streams.worker.state import JOURNAL, SNAPSHOT, OfficeStates, table_key
+from tests.builders import BLITAR, DAY, canonical, fixed_wall, model
+
+POLICIES = {p.office_id: p for p in shipped_policies()}
+
+
+class Changelog(MutableMapping[str, Any]):
+    """A table that keeps every write in order, as its changelog topic does."""
+
+    def __init__(self, writes: list[tuple[str, Any]] | None = None) -> None:
+        self.writes: list[tuple[str, Any]] = []
+        self.latest: dict[str, Any] = {}
+        for key, value in writes or []:
+            self[key] = value
+
+    def __getitem__(self, key: str) -> Any:
+        return self.latest[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        value = orjson.loads(orjson.dumps(value))  # as the changelog's JSON would give it back
+        self.writes.append((key, value))
+        if value is None:
+            self.latest.pop(key, None)
+        else:
+            self.latest[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self[key] = None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.latest)
+
+    def __len__(self) -> int:
+        return len(self.latest)
+
+
+def _copy(office: Office) -> dict[tuple[str, str], Any]:
+    return {k: orjson.loads(orjson.dumps(v)) for k, v in office.entries().items()}
+
+
+def _day() -> list[Any]:
+    return [model(e) for e in office_day(POLICIES[BLITAR], DAY, applicants=30, seed=3)]
+
+
+class Run:
+    """The events run one step each: the state and records after each step, and the index of the
+    journal write that ended it (None when the step changed nothing)."""
+
+    def __init__(self, events: list[Any], snapshot_after: int) -> None:
+        self.table = Changelog()
+        states = OfficeStates(POLICIES, self.table, fixed_wall, snapshot_after=snapshot_after)
+        self.after = [_copy(states.get(BLITAR))]
+        self.journal: list[int | None] = [None]
+        self.records: list[list[Record]] = [[]]
+        for event in events:
+            office = states.get(BLITAR)
+            self.records.append(office.receive(event).records)
+            written = len(self.table.writes)
+            states.save(office)
+            self.journal.append(written if len(self.table.writes) > written else None)
+            self.after.append(_copy(office))
+
+    def steps_in(self, cut: int) -> int:
+        """The steps whole in the first `cut` writes: those whose journal entry is among them."""
+        return max(i for i, at in enumerate(self.journal) if i == 0 or (at is not None and at < cut))
+
+
+@pytest.mark.parametrize("snapshot_after", [25, 10_000])
+def test_a_restore_from_any_prefix_of_the_changelog_holds_whole_steps(snapshot_after: int) -> None:
+    run = Run(_day(), snapshot_after)
+    kinds = {key.split("\x1f")[1] for key, _ in run.table.writes}
+    assert JOURNAL in kinds and (SNAPSHOT in kinds) == (snapshot_after < 100)
+    for cut in range(len(run.table.writes) + 1):
+        restored = OfficeStates(POLICIES, Changelog(run.table.writes[:cut]), fixed_wall).get(BLITAR)
+        assert _copy(restored) == run.after[run.steps_in(cut)], f"cut at write {cut}"
+
+
+def test_a_worker_killed_mid_write_and_started_again_publishes_what_one_run_does() -> None:
+    """At least once: the restarted worker reads again from a few events back; those are duplicates
+    in the state, the rest is applied, and the records are those of the uncut run."""
+    events = _day()
+    run = Run(events, snapshot_after=25)
+    for cut in range(1, len(run.table.writes), 3):
+        states = OfficeStates(POLICIES, Changelog(run.table.writes[:cut]), fixed_wall, snapshot_after=25)
+        whole = run.steps_in(cut)
+        got: list[Record] = []
+        for event in events[max(0, whole - 3) :]:
+            office = states.get(BLITAR)
+            got += office.receive(event).records
+            states.save(office)
+        expected = [r for step in run.records[whole + 1 :] for r in step]
+        assert [canonical(r) for r in got] == [canonical(r) for r in expected], f"cut at write {cut}"
+        assert _copy(states.get(BLITAR)) == run.after[-1], f"cut at write {cut}"
+
+
+def test_entries_of_the_old_layout_are_the_base_until_a_snapshot_replaces_them() -> None:
+    office = Office(POLICIES[BLITAR], fixed_wall)
+    for event in _day()[:40]:
+        office.receive(event)
+    table = Changelog()
+    for (kind, key), value in office.entries().items():
+        table[table_key(BLITAR, kind, key)] = value
+    states = OfficeStates(POLICIES, table, fixed_wall, snapshot_after=5)
+    restored = states.get(BLITAR)
+    assert _copy(restored) == _copy(office)
+    for event in _day()[40:60]:
+        office.receive(event)
+        restored.receive(event)
+        states.save(restored)
+    assert not any(k.split("\x1f")[1] not in (JOURNAL, SNAPSHOT) for k in table.latest)
+    assert _copy(OfficeStates(POLICIES, table, fixed_wall).get(BLITAR)) == _copy(office)
