@@ -6,12 +6,14 @@ from datetime import datetime
 from rules.office import Office, Receipt
 from rules.policy import Policy
 from schemas.events import ALL_OFFICES, Event
-from schemas.records import Record
+from schemas.records import Build, Record, model
 
 
 class Offices:
-    def __init__(self, policies: Iterable[Policy], wall: Callable[[], datetime]) -> None:
-        self.by_id = {p.office_id: Office(p, wall, track_changes=False) for p in policies}
+    def __init__(
+        self, policies: Iterable[Policy], wall: Callable[[], datetime], build: Build = model
+    ) -> None:
+        self.by_id = {p.office_id: Office(p, wall, track_changes=False, build=build) for p in policies}
 
     def __contains__(self, office_id: object) -> bool:
         return office_id in self.by_id

@@ -1,7 +1,8 @@
 """Output records (contract sections 3-6)."""
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -180,3 +181,11 @@ Record = (
     | OmbudsmanReferral
     | DeadLetter
 )
+
+# How the rules make a record from its fields: the model by default; replay builds plain dicts with
+# the same fields in the same order, which it encodes without the model (streams/codec.py).
+Build = Callable[..., Any]
+
+
+def model(kind: type[BaseModel], **fields: Any) -> Any:
+    return kind(**fields)

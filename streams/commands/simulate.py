@@ -1,11 +1,15 @@
 """A realistic simulated office day (deterministic by seed), for the demo, tests and benchmarks."""
 
 import random
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from rules.policy import Policy
+from schemas.topics import TICKETS, TOPIC_OF_TYPE
 
 Event = dict[str, Any]
 
@@ -122,3 +126,87 @@ def closing_event(policy: Policy, after: date) -> Event:
         "booking_channel": "m_paspor",
         "smart_registered": True,
     }
+
+
+def month_log(
+    policies: list[Policy], first: date, days: int, applicants: int, seed: int = 1
+) -> Iterator[bytes]:
+    """Replay input lines over `days` days, one day at a time: office_day's events with every kind of
+    fault a real log has (`*` outages, complaints, duplicates, late facts, wrapped records, bad lines)."""
+    rng = random.Random(f"log/{first}/{seed}")
+    for d in range(days):
+        day = first + timedelta(days=d)
+        events: list[Event] = []
+        for policy in policies:
+            today = office_day(policy, day, applicants, seed=seed)
+            events += today + _complaints(policy, day, today, rng)
+        if d % 7 == 3:  # a network outage of every office
+            start = datetime.combine(day, time(14, 0), ZoneInfo("Asia/Jakarta"))
+            outage = {"office_id": "*", "outage_id": f"*/{day}/jaringan"}
+            events += [
+                {"event_id": f"*/{day}/start", "type": "outage_started", **outage,
+                 "occurred_at": start.isoformat(), "system": "jaringan"},
+                {"event_id": f"*/{day}/end", "type": "outage_ended", **outage,
+                 "occurred_at": (start + timedelta(minutes=25)).isoformat()},
+            ]  # fmt: skip
+        events.sort(key=lambda e: datetime.fromisoformat(e["occurred_at"]))
+        yield from _faulty(events, rng)
+
+
+def _complaints(policy: Policy, day: date, events: list[Event], rng: random.Random) -> list[Event]:
+    """Three complaints an office day: about a ticket of the day, about no ticket, about an unknown one."""
+    tickets = [e for e in events if e["type"] == "ticket_issued" and e["stage"] == "biometric"]
+    evening = datetime.combine(day, time(17, 0), ZoneInfo(policy.time_zone))
+    named = [rng.choice(tickets)["ticket_id"] if tickets else None, None, f"{policy.office_id}/tidak-dikenal"]
+    return [
+        {"event_id": f"{policy.office_id}/{day}/complaint/{n}", "type": "complaint_filed",
+         "office_id": policy.office_id, "occurred_at": (evening + timedelta(minutes=n)).isoformat(),
+         "complaint_id": f"{policy.office_id}/{day}/K{n}", "ticket_id": ticket,
+         "category": rng.choice(["long_wait", "claim_rejected", "officer_conduct", "other"]),
+         "channel": rng.choice(["web", "sms", "loket"]), "summary": "menunggu terlalu lama"}
+        for n, ticket in enumerate(named)
+    ]  # fmt: skip
+
+
+def _faulty(events: list[Event], rng: random.Random) -> Iterator[bytes]:
+    """The day's events as lines: 1 % sent twice, 0.5 % held back minutes past the allowed lateness,
+    each office outage start held back three hours on one day in five (revoking what it covered),
+    5 % wrapped as {topic, key, value} records, and 0.1 % bad lines."""
+    lines: list[tuple[float, bytes]] = []
+    for n, event in enumerate(events):
+        at = float(n)
+        if rng.random() < 0.005:
+            at += rng.randint(150, 400)
+        elif event["type"] == "outage_started" and event["office_id"] != "*" and rng.random() < 0.2:
+            at += 1500
+        line = orjson.dumps(event)
+        if rng.random() < 0.05:
+            line = orjson.dumps(
+                {
+                    "topic": TOPIC_OF_TYPE.get(event["type"], TICKETS),
+                    "key": event["office_id"],
+                    "value": event,
+                }
+            )
+        lines.append((at, line))
+        if rng.random() < 0.01:
+            lines.append((at + rng.randint(1, 30), line))
+        if rng.random() < 0.001:
+            lines.append((at, _bad(event, rng)))
+    lines.sort(key=lambda pair: pair[0])
+    return (line for _, line in lines)
+
+
+def _bad(event: Event, rng: random.Random) -> bytes:
+    kind = rng.randrange(6)
+    if kind == 0:
+        return orjson.dumps(event)[:40]  # cut short
+    if kind == 1:
+        return orjson.dumps({k: v for k, v in event.items() if k != "occurred_at"})
+    if kind == 2:
+        return orjson.dumps({**event, "office_id": "kanim-tidak-ada"})
+    if kind == 3:
+        return orjson.dumps({**event, "occurred_at": event["occurred_at"][:19]})  # no offset
+    if kind == 4:
+        return b"[1, 2, 3]"
+    return b"\xff\xfe not utf-8"
