@@ -9,6 +9,12 @@ from streams.commands.policies import PolicyError, load_policies
 from streams.settings import OPTIONS, SettingError, settings_from, values
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kompensasi", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -17,6 +23,10 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--policy", action="append", metavar="PATH", help="policy file or folder (repeatable)"
     )
+    replay.add_argument(
+        "--jobs", type=_positive, default=None, metavar="N",
+        help="processes, the offices split over them (default: the number of cores)",
+    )  # fmt: skip
     replay.add_argument("input", metavar="INPUT.jsonl")
 
     worker = sub.add_parser(
@@ -88,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "replay":
         from streams.commands.replay import main_replay
 
-        return main_replay(args.input, policies)
+        return main_replay(args.input, policies, args.jobs)
     if args.command == "worker":
         from aiokafka.errors import KafkaConnectionError
 
