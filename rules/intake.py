@@ -60,7 +60,7 @@ def known_office(event: Event, offices: Container[str]) -> Event | Rejection:
     return event
 
 
-class Timestamp(datetime):
+class DecodedTime(datetime):
     """`occurred_at` as the fast decoder gives it: a datetime, checked by the models' own validator."""
 
 
@@ -70,7 +70,7 @@ def _msgspec_type(annotation: Any, metadata: list[Any]) -> Any:
         annotation, *more = typing.get_args(annotation)
         metadata = [*metadata, *more]
     if any(isinstance(m, PlainValidator) and m.func is parse_timestamp for m in metadata):
-        return Timestamp
+        return DecodedTime
     if typing.get_origin(annotation) in (typing.Union, types.UnionType) and not metadata:
         return typing.Union[tuple(_msgspec_type(arg, []) for arg in typing.get_args(annotation))]  # noqa: UP007
     if annotation is str and len(metadata) == 1 and _lengths_only(metadata[0]):
@@ -99,8 +99,8 @@ def _struct_of(model: type[BaseModel]) -> type[msgspec.Struct]:
 
 
 def _timestamp(kind: type, value: Any) -> Any:
-    if kind is Timestamp:
-        return parse_timestamp(value, kind=Timestamp)
+    if kind is DecodedTime:
+        return parse_timestamp(value, kind=DecodedTime)
     raise NotImplementedError(kind)
 
 
