@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection, wait
 from typing import BinaryIO
 
+import msgspec
+
 from rules.intake import Rejection, fast_event, known_office, parse_json, validate
 from rules.offices import Offices
 from rules.policy import Policy
@@ -26,21 +28,42 @@ def replay(
 ) -> Iterator[Record]:
     """Yields every record the worker would publish for these input lines, in order (each built by
     `build`: models by default). Job (i, n) is i's share of n: the offices in places i, i + n, ...
-    of `policies`, the `*` events, and the dead letters when i is 0."""
+    of `policies`, the `*` events, and the dead letters of its offices' lines (of lines naming no
+    office when i is 0)."""
     number_of, jobs = job
     known = {p.office_id for p in policies}
+    job_of = {p.office_id: n % jobs for n, p in enumerate(policies)}
     offices = Offices(policies[number_of::jobs], wall_now, build)
     for number, line in enumerate(lines, start=1):
         raw = line.rstrip(b"\r\n")
         if not raw or raw.isspace():  # as `not raw.strip()`, without copying every line
             continue
+        owner = None if jobs == 1 else job_of.get(_office_named(raw))  # type: ignore[arg-type]
+        if owner is not None and owner != number_of:
+            continue  # another job's office: not even decoded here
         source_topic, event = _read(raw, known)
         if isinstance(event, Rejection):
-            if number_of == 0:
+            if owner == number_of or number_of == 0:
                 yield dead_letter(event, raw, source_topic, None, number, build)
         elif event.office_id in offices or event.office_id == ALL_OFFICES:
             yield from offices.receive(event).records
     yield from offices.finish()
+
+
+class _Named(msgspec.Struct):
+    office_id: str | None = None
+
+
+_decode_named = msgspec.json.Decoder(_Named).decode
+
+
+def _office_named(raw: bytes) -> str | None:
+    """The top-level `office_id` of a line, the rest only skipped over; None when there is none to read
+    (a wrapped record, a `*` event or a bad line is then read by every job, its dead letter by one)."""
+    try:
+        return _decode_named(raw).office_id
+    except (msgspec.DecodeError, ValueError, RecursionError):
+        return None
 
 
 def _read(raw: bytes, offices: Container[str]) -> tuple[str | None, Event | Rejection]:
@@ -116,8 +139,8 @@ def _job(path: str, policies: list[Policy], job: tuple[int, int], conn: Connecti
 
 
 def run_jobs(path: str, out: BinaryIO, policies: list[Policy], jobs: int) -> tuple[int, int]:
-    """`run` with the offices split over `jobs` processes, each reading the whole file: every office's
-    records in one process's order, as `run` gives them, the offices' records interleaved."""
+    """`run` with the offices split over `jobs` processes, each reading the whole file and decoding
+    only its share: every office's records in one process's order, the offices interleaved."""
     context = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads
     readers, processes = [], []
     for number_of in range(jobs):
