@@ -41,7 +41,7 @@ def replay(
         owner = None if jobs == 1 else job_of.get(_office_named(raw))  # type: ignore[arg-type]
         if owner is not None and owner != number_of:
             continue  # another job's office: not even decoded here
-        source_topic, event = _read(raw, known)
+        source_topic, event = read_line(raw, known)
         if isinstance(event, Rejection):
             if owner == number_of or number_of == 0:
                 yield dead_letter(event, raw, source_topic, None, number, build)
@@ -66,7 +66,7 @@ def _office_named(raw: bytes) -> str | None:
         return None
 
 
-def _read(raw: bytes, offices: Container[str]) -> tuple[str | None, Event | Rejection]:
+def read_line(raw: bytes, offices: Container[str]) -> tuple[str | None, Event | Rejection]:
     """A line is a bare event, or a record {topic, key, value} whose value is the event."""
     event = fast_event(raw)
     if event is not None:
