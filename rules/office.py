@@ -209,23 +209,22 @@ class Office:
     def _fire_before(self, limit: tuple) -> list[Record]:
         """Applies buffered facts and fires deadlines and claims whose timeline key is below `limit`."""
         out: list[Record] = []
-        pending, deadlines = self._pending, self._deadlines
-        while True:
-            fact = pending[0] if pending else None
-            due = deadlines[0] if deadlines else None
-            if fact is not None and (due is None or fact[0] <= due):
-                if fact[0] >= limit:
+        pending, deadlines, pop = self._pending, self._deadlines, heapq.heappop
+        while pending or deadlines:
+            # The earlier of the next fact and the next deadline, a fact first at a tie.
+            if pending and (not deadlines or pending[0][0] <= deadlines[0]):
+                key, event = pending[0]
+                if key >= limit:
                     break
-                heapq.heappop(pending)
-                self._dirty.add(("b", fact[0][3]))
-                out += self._apply(fact[1], fact[0][0])
-            elif due is not None:
+                pop(pending)
+                self._dirty.add(("b", key[3]))
+                out += self._apply(event, key[0])
+            else:
+                due = deadlines[0]
                 if due >= limit:
                     break
-                heapq.heappop(deadlines)
+                pop(deadlines)
                 out += self._deadline(due[3]) if due[2] == _DUE else self._warning(due[3], due[0])
-            else:
-                break
         return out
 
     def finish(self) -> list[Record]:
