@@ -60,8 +60,14 @@ def known_office(event: Event, offices: Container[str]) -> Event | Rejection:
     return event
 
 
-class DecodedTime(datetime):
-    """`occurred_at` as the fast decoder gives it: a datetime, checked by the models' own validator."""
+class _AnyDatetime(type):
+    def __instancecheck__(cls, value: object) -> bool:
+        return isinstance(value, datetime)
+
+
+class DecodedTime(datetime, metaclass=_AnyDatetime):
+    """The type msgspec hands to the hook for `occurred_at`; any datetime counts as one, so the hook
+    returns the models' own parse as it is (building this subclass instead cost 0.3 us an event)."""
 
 
 def _msgspec_type(annotation: Any, metadata: list[Any]) -> Any:
@@ -100,7 +106,7 @@ def _struct_of(model: type[BaseModel]) -> type[msgspec.Struct]:
 
 def _timestamp(kind: type, value: Any) -> Any:
     if kind is DecodedTime:
-        return parse_timestamp(value, kind=DecodedTime)
+        return parse_timestamp(value)
     raise NotImplementedError(kind)
 
 

@@ -24,7 +24,7 @@ FreeText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z")
 
 
-def parse_timestamp(value: Any, *, kind: type[datetime] = datetime) -> datetime:
+def parse_timestamp(value: Any) -> datetime:
     # Strict on purpose: only an RFC 3339 string with an offset, never a number or a naive time.
     if not isinstance(value, str):
         raise ValueError("must be an RFC 3339 timestamp string")
@@ -36,7 +36,7 @@ def parse_timestamp(value: Any, *, kind: type[datetime] = datetime) -> datetime:
         if frac and len(frac.group(1)) > 6:
             text = text.replace(frac.group(0), "." + frac.group(1)[:6], 1)
     try:
-        parsed = kind.fromisoformat(text.replace("z", "Z"))
+        parsed = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError as exc:
         raise ValueError("is not a real calendar date and time") from exc
     if parsed.year < 2000 or parsed.year > 2200:
