@@ -94,14 +94,25 @@ def _lengths_only(constraint: object) -> bool:
     return others.keys() <= {"min_length", "max_length"}
 
 
+# The keys of a record {topic, key, value}: a line with one of them is left to the models' path,
+# which tells a wrapped event from a bare one (streams/commands/replay.py).
+_WRAPPER_KEYS = {"wrapper_topic": "topic", "wrapper_value": "value"}
+
+
 def _struct_of(model: type[BaseModel]) -> type[msgspec.Struct]:
     """The model as a msgspec struct tagged by its `type`, with `type` kept as a class attribute."""
     (tag,) = typing.get_args(model.model_fields["type"].annotation)
-    fields = [(name, _msgspec_type(f.annotation, f.metadata)) for name, f in model.model_fields.items()
-              if name != "type" and f.is_required()]  # fmt: skip
-    if len(fields) != len(model.model_fields) - 1:
-        raise TypeError(f"{model.__name__}: no fast decoding for a field with a default")
-    return msgspec.defstruct(model.__name__, fields, tag_field="type", tag=tag, namespace={"type": tag})
+    fields: list[Any] = [
+        (name, _msgspec_type(f.annotation, f.metadata))
+        for name, f in model.model_fields.items()
+        if name != "type" and f.is_required()
+    ]
+    if len(fields) != len(model.model_fields) - 1 or set(_WRAPPER_KEYS.values()) & set(model.model_fields):
+        raise TypeError(f"{model.__name__}: no fast decoding for a field with a default, a topic or a value")
+    fields += [(name, Any, msgspec.UNSET) for name in _WRAPPER_KEYS]
+    return msgspec.defstruct(
+        model.__name__, fields, tag_field="type", tag=tag, namespace={"type": tag}, rename=_WRAPPER_KEYS
+    )
 
 
 def _timestamp(kind: type, value: Any) -> Any:
@@ -117,13 +128,15 @@ _decode_event = msgspec.json.Decoder(typing.Union[_EVENT_STRUCTS], dec_hook=_tim
 def fast_event(raw: bytes) -> Event | None:
     """The event of a bare line as the models would read it, decoded by msgspec; None when the line is
     not plainly one (maybe a wrapped record, or anything msgspec refuses): then the models decide."""
-    # A key spelled with \u escapes could be "topic": only the models' path reads such a line.
-    if len(raw) > MAX_RECORD_BYTES or b'"topic"' in raw or b"\\u" in raw:
+    if len(raw) > MAX_RECORD_BYTES:
         return None
     try:
-        return _decode_event(raw)  # type: ignore[no-any-return]
+        event = _decode_event(raw)
     except (msgspec.DecodeError, ValueError, RecursionError):
         return None
+    if event.wrapper_topic is not msgspec.UNSET or event.wrapper_value is not msgspec.UNSET:
+        return None
+    return event  # type: ignore[no-any-return]
 
 
 def describe(exc: ValidationError) -> str:
