@@ -148,6 +148,5 @@ def test_a_wrapped_record_is_left_to_the_models_even_with_its_keys_escaped() -> 
         raw = b"{" + topic + b': "queue.tickets", "key": "kanim-blitar", "value": ' + event + b"}"
         assert fast_event(raw) is None
         topic_read, read = read_line(raw, OFFICES)
-        assert topic_read == "queue.tickets" and fields(read, ["event_id"]) == fields(
-            models_read(event), ["event_id"]
-        )
+        assert topic_read == "queue.tickets"
+        assert fields(read, ["event_id"]) == fields(models_read(event), ["event_id"])
