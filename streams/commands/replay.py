@@ -156,14 +156,13 @@ def run_jobs(path: str, out: BinaryIO, policies: list[Policy], jobs: int) -> tup
             for reader in wait(list(open_readers)):
                 try:
                     chunk = reader.recv_bytes()  # type: ignore[union-attr]
-                    if not chunk:
-                        counts[readers.index(reader)] = reader.recv()  # type: ignore[union-attr]
+                    if chunk:
+                        out.write(chunk)
+                        continue
+                    counts[readers.index(reader)] = reader.recv()  # type: ignore[union-attr]
                 except EOFError:
                     raise RuntimeError("a replay job stopped before its end (see above)") from None
-                if chunk:
-                    out.write(chunk)
-                else:
-                    open_readers.discard(reader)
+                open_readers.discard(reader)
     finally:
         for process in processes:
             process.join(timeout=None if len(counts) == jobs else 0)
