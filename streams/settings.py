@@ -30,10 +30,6 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("data_dir", "KOMPENSASI_DATA_DIR", "--data-dir", "kompensasi-data", "local state folder"),
     Option(
-        "store", "KOMPENSASI_STORE", "--store", "rocksdb://", "table store: rocksdb:// or memory://",
-        choices=("rocksdb://", "memory://"),
-    ),
-    Option(
         "fetch_wait_ms", "KOMPENSASI_FETCH_WAIT_MS", "--fetch-wait-ms", "1500",
         "longest wait of a fetch for records (Faust's 1500; 500 on Apache Kafka)", int,
     ),
@@ -41,10 +37,6 @@ OPTIONS: tuple[Option, ...] = (
         "max_idle_s", "KOMPENSASI_MAX_IDLE", "--max-idle", "3",
         "seconds an input partition, caught up, stays quiet before it stops holding its office's clock",
         float,
-    ),
-    Option(
-        "producer_batch_bytes", "KOMPENSASI_PRODUCER_BATCH_BYTES", "--producer-batch-bytes", "1",
-        "producer batch size: 1 (a record a batch) for the embedded broker, 16384 on Apache Kafka", int,
     ),
     Option(
         "processing_guarantee", "KOMPENSASI_PROCESSING_GUARANTEE", "--processing-guarantee", "at_least_once",
@@ -90,9 +82,7 @@ class Settings:
     partitions: int = 4
     replication_factor: int = 1
     data_dir: str = "kompensasi-data"
-    store: str = "rocksdb://"
     fetch_wait_ms: int = 1500
-    producer_batch_bytes: int = 1
     processing_guarantee: str = "at_least_once"
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str = "SCRAM-SHA-512"

@@ -54,7 +54,6 @@ def test_an_unwritable_out_folder_is_one_line_and_exit_1(
     ("argv", "env", "named"),
     [
         (["worker"], {"KOMPENSASI_PARTITIONS": "abc"}, "KOMPENSASI_PARTITIONS='abc' is not a whole number"),
-        (["worker", "--store", "foo://"], {}, "--store='foo://' is not one of rocksdb://, memory://"),
         (["worker", "--processing-guarantee", "maybe"], {}, "--processing-guarantee='maybe' is not one of"),
         (["worker", "--security-protocol", "FOO"], {}, "--security-protocol='FOO' is not one of PLAINTEXT"),
         (["worker"], {"KOMPENSASI_SECURITY_PROTOCOL": "FOO"}, "KOMPENSASI_SECURITY_PROTOCOL='FOO'"),

@@ -1,28 +1,17 @@
-"""A clear start: one worker per data dir, and no state the broker's changelog does not hold."""
+"""A clear start: one worker per data dir."""
 
-import asyncio
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from streams.commands.broker import Broker, start_broker
-from streams.commands.feed import produce_paced
+from streams.commands.broker import Broker
 from streams.commands.supervise import WorkerProcess
-from streams.worker.datadir import Foreign, changelog_ends, foreign_state, local_offsets
-from tests.kafka import generated_day, new_worker
+from tests.kafka import new_worker
 
 CHANGELOG = "kompensasi-office-state-changelog"
-
-
-def test_a_store_at_or_past_the_changelog_end_is_foreign() -> None:
-    local = {0: 49, 1: 3, 2: 0, 3: 7}
-    ends = {0: 0, 1: 4, 2: 0}  # partition 3 missing: the changelog has fewer partitions
-    assert foreign_state(local, ends) == [Foreign(0, 49, 0), Foreign(2, 0, 0), Foreign(3, 7, 0)]
-    assert foreign_state({1: 3}, {1: 4}) == []
 
 
 HOLD = (
@@ -75,39 +64,6 @@ def _refused(worker: WorkerProcess, timeout_s: float = 60.0) -> dict[str, object
     assert not any("Traceback" in line for line in lines), "\n".join(lines)
     (error,) = _error_events(lines)
     return error
-
-
-async def _until_changelog_written(address: str, limit_s: float = 60.0) -> None:
-    deadline = time.monotonic() + limit_s
-    while not any((await changelog_ends(address, CHANGELOG, {})).values()):
-        assert time.monotonic() < deadline, "the worker wrote no state"
-        await asyncio.sleep(0.5)
-
-
-@pytest.mark.broker
-def test_a_data_dir_from_a_wiped_broker_is_refused_in_one_line(broker: Broker, tmp_path: Path) -> None:
-    first = new_worker(broker.url, tmp_path, "on-a").start()
-    try:
-        first.wait_ready(90)
-        asyncio.run(produce_paced(broker.address, generated_day(applicants=10)[:30], pause_s=0.0))
-        asyncio.run(_until_changelog_written(broker.address))
-    finally:
-        first.stop()
-    assert local_offsets(first.data_dir / "v1" / "tables", "office-state"), "no local state to refuse"
-    fresh = start_broker()
-    try:
-        second = new_worker(fresh.url, tmp_path, "on-b")
-        second.data_dir = first.data_dir
-        error = _refused(second.start())
-    finally:
-        second.stop()
-        fresh.stop()
-    assert error["event"] == "data_dir_not_from_this_broker"
-    assert error["data_dir"] == str(first.data_dir.resolve())
-    assert "remove the data dir" in str(error["detail"]) and "point --broker" in str(error["detail"])
-    stores = error["stores"]
-    assert isinstance(stores, list) and stores
-    assert all(s["local_offset"] >= s["changelog_end"] for s in stores)
 
 
 @pytest.mark.broker

@@ -1,9 +1,12 @@
 """The agent and the timer: thin, they decode, hand to the desk, and send what it returns."""
 
 import asyncio
+import os
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any, NoReturn
 
 import faust
 import orjson
@@ -36,6 +39,8 @@ from streams.worker.desk import Desk, Handled
 from streams.worker.topics import Topics
 
 _TICK = orjson.dumps({"signal": "tick"})
+STEP_RECORDS = 1000
+STEP_WITHIN_S = 0.01
 # Records the agent has not applied this long after their fetch, while it applies ticks: dropped.
 DROPPED_AFTER_S = 10.0
 # What the read models follow: the published records but the dead letters (raw, maybe personal, and
@@ -109,10 +114,22 @@ def log_record(record: Record, where: dict[str, object]) -> None:
             log.info(record.type, office=record.office_id, priority_no=record.priority_no, **where)
 
 
+def stop(exc: Exception, message: faust.types.Message) -> NoReturn:
+    """A fault of ours or of the broker, not of the input (that is a dead letter): the worker stops
+    at once. Faust would ack the step's records when its body raised and commit them as it stopped;
+    ended here, they stay uncommitted for the next start. The text may quote the event: type only."""
+    log.error("agent_failed", error=type(exc).__name__, topic=message.topic, partition=message.partition,
+              offset=message.offset)  # fmt: skip
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(70)
+
+
 def register(
     app: faust.App,
     topics: Topics,
     desk: Desk,
+    changelog: Callable[[list[tuple[int, str, Any]]], Awaitable[None]],
     tick_interval_s: float,
     bootstrap: str,
     client_options: dict[str, object],
@@ -123,26 +140,27 @@ def register(
 ) -> None:
     signals = app.topic(SIGNALS_TOPIC, key_serializer="raw", value_serializer="raw")
 
-    async def publish(handled: Handled) -> None:
-        """Sends the records and waits for the broker to acknowledge them, then saves the state."""
-        metrics.observe(handled.records)
+    async def publish(step: Handled) -> None:
+        """Sends a step's records and waits for the broker to acknowledge them all, then saves the
+        state: one journal entry per changed office, sent to its changelog partition."""
+        metrics.observe(step.records)
         sent = []
-        for record in handled.records:
+        for record in step.records:
             key = key_of(record)
             sent.append(
                 await topics.outputs[topic_of(record)].send(
                     key=None if key is None else key.encode(), value=encode(record)
                 )
             )
-        for office_id, value in handled.signals:
+        for office_id, value in step.signals:
             sent.append(await signals.send(key=office_id.encode(), value=value))
         try:
             if sent:
                 await asyncio.gather(*sent)
         except BaseException:
-            desk.states.forget()  # the unsent records' event must be applied again from the table
+            desk.states.forget()  # the unsent records' events must be applied again from the table
             raise
-        desk.save(handled)
+        await changelog(desk.save(step))
 
     continuity = Continuity.from_environment()
     for topic, *_ in continuity.seen_before:  # the gaps that restarted this process, for the alert
@@ -169,43 +187,49 @@ def register(
             log.error("records_dropped", topic=gap[0], partition=gap[1], expected=gap[2], handed=gap[3])
             restart(continuity.seen_before | {gap})
 
+    async def handle(message: faust.types.Message) -> Handled:
+        await check_continuity(message)
+        if message.topic == SIGNALS_TOPIC:  # a tick comes every second, whatever else does
+            check_dropped()
+        # A `*` event produced before this record must be known first; the other reader of the
+        # status topic usually fetched since, else it will within milliseconds.
+        fetched_at = app.consumer.handed_at.get((message.topic, message.partition))
+        if fetched_at is not None and desk.broadcasts.as_of < fetched_at:
+            await desk.broadcasts.known_as_of(fetched_at, timeout_s=1.0)
+        where = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+        if message.topic == SIGNALS_TOPIC:
+            signal = read_signal(message.partition, message.offset, message.key, message.value,
+                                 desk.policies, written_at(message), desk.wall())  # fmt: skip
+            handled = Handled() if signal is None else desk.on_signal(signal, message.partition)
+        elif message.topic in INPUT_TOPICS:
+            handled = desk.on_input(message.topic, message.partition, message.offset, message.value,
+                                    written_at(message))  # fmt: skip
+        else:
+            return Handled()
+        if handled.late:
+            log.warning("late_event", office=handled.office_id, **where)
+        for record in handled.records:
+            log_record(record, where)
+        return handled
+
     @app.agent(topics.inputs, name="decide")
     async def decide(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            message = event.message
-            await check_continuity(message)
-            if message.topic == SIGNALS_TOPIC:  # a tick comes every second, whatever else does
-                check_dropped()
-            # A `*` event produced before this record must be known first; the other reader of the
-            # status topic usually fetched since, else it will within milliseconds.
-            fetched_at = app.consumer.handed_at.get((message.topic, message.partition))
-            if fetched_at is not None and desk.broadcasts.as_of < fetched_at:
-                await desk.broadcasts.known_as_of(fetched_at, timeout_s=1.0)
-            where = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+        # A step is what has arrived within STEP_WITHIN_S, up to STEP_RECORDS: its records wait for
+        # one acknowledgement, and each office it changed writes one journal entry.
+        async for events in stream.take_events(STEP_RECORDS, within=STEP_WITHIN_S):
+            step = Handled()
+            message = events[0].message
             try:
-                if message.topic == SIGNALS_TOPIC:
-                    signal = read_signal(message.partition, message.offset, message.key, message.value,
-                                         desk.policies, written_at(message), desk.wall())  # fmt: skip
-                    handled = Handled() if signal is None else desk.on_signal(signal, message.partition)
-                elif message.topic in INPUT_TOPICS:
-                    handled = desk.on_input(message.topic, message.partition, message.offset, message.value,
-                                            written_at(message))  # fmt: skip
-                else:
-                    continue
-                if handled.late:
-                    log.warning("late_event", office=handled.office_id, **where)
-                for record in handled.records:
-                    log_record(record, where)
-                await publish(handled)
+                for event in events:
+                    message = event.message
+                    step.add(await handle(message))
+                await publish(step)
             except Exception as exc:
-                # A fault of ours or of the broker, not of the input (that is a dead letter). Faust
-                # would restart the agent and drop the records it had buffered; stopping the worker
-                # keeps them uncommitted for the next start. The text may quote the event: type only.
-                log.error("agent_failed", error=type(exc).__name__, **where)
-                await app.crash(exc)
-                raise
-            if message.time_in is not None:
-                metrics.LATENCY.observe(time.monotonic() - message.time_in)
+                stop(exc, message)
+            now = time.monotonic()
+            for event in events:
+                if event.message.time_in is not None:
+                    metrics.LATENCY.observe(now - event.message.time_in)
 
     async def tick() -> None:
         # Every worker ticks every office; only the owner of its partition acts on it.

@@ -2,10 +2,10 @@
 
 import asyncio
 import ssl
-from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import faust
 from faust.auth import Credentials
@@ -18,7 +18,7 @@ from streams.settings import Settings
 from streams.web.access import Access, TokenError, Tokens
 from streams.worker.agents import register
 from streams.worker.broadcasts import Broadcasts
-from streams.worker.datadir import DataDirInUse, Foreign, changelog_ends, foreign_state, hold, local_offsets
+from streams.worker.datadir import DataDirInUse, hold
 from streams.worker.desk import Desk
 from streams.worker.state import OfficeStates
 from streams.worker.topics import declare, ensure_topics
@@ -60,7 +60,10 @@ def create_app(settings: Settings) -> faust.App:
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
-        store=settings.store,
+        # In memory, rebuilt from the changelog at each start: the state is written to the store and
+        # the changelog per office partition (streams/worker/state.py), which a RocksDB store refuses
+        # outside Faust's own per-record path.
+        store="memory://",
         datadir=str(Path(settings.data_dir)),
         web_port=settings.web_port,
         web_host=settings.web_host,
@@ -74,9 +77,6 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=6.0,
         broker_heartbeat_interval=1.0,
         broker_rebalance_timeout=6.0,
-        # One record per producer batch by default: the embedded broker reports wrong end offsets
-        # after multi-record batches, which would restore a table short (README, "Guarantees").
-        producer_max_batch_size=settings.producer_batch_bytes,
         producer_linger=0.0,
         consumer_auto_offset_reset="earliest",
         # The web port is served by streams/web/webserver.py on a thread of its own, so that no request
@@ -98,7 +98,15 @@ def create_app(settings: Settings) -> faust.App:
         key_type=str,
         value_type=None,
     )
-    states = OfficeStates({p.office_id: p for p in settings.policies}, table, wall_now)
+    states = OfficeStates({p.office_id: p for p in settings.policies}, table.data, wall_now)
+
+    async def changelog(writes: list[tuple[int, str, Any]]) -> None:
+        """Each record is acknowledged before the next, so each is a batch of its own: the embedded
+        broker reports wrong end offsets after multi-record batches, which would restore the table
+        short (README, "Guarantees"). A step writes one record per office it changed."""
+        for partition, key, value in writes:
+            await table.send_changelog(partition, key, value)
+
     desk = Desk(
         settings.policies, states, wall_now, settings.max_idle_s, settings.status_interval_s,
         standing=lambda topic, partition: app.consumer.standing(topic, partition), broadcasts=Broadcasts(),
@@ -107,6 +115,7 @@ def create_app(settings: Settings) -> faust.App:
         app,
         topics,
         desk,
+        changelog,
         settings.tick_interval_s,
         bootstrap_servers(settings.broker),
         client_options(settings),
@@ -169,32 +178,9 @@ def run_worker(settings: Settings) -> int:
         app = create_app(settings)
     except TokenError as exc:
         raise SystemExit(f"kompensasi: {exc}") from None
-    if foreign := asyncio.run(foreign_stores(app, bootstrap, options)):
-        log.error(
-            "data_dir_not_from_this_broker", data_dir=str(data_dir), broker=settings.broker,
-            stores=[asdict(f) for f in foreign],
-            detail="this data dir holds state the broker's changelog never had (the broker was wiped or "
-            "--broker changed): remove the data dir (the state is rebuilt from the changelog), or point "
-            "--broker at the cluster it came from",
-        )  # fmt: skip
-        return 1
     metrics.BUILD.info({"version": version("kompensasi"), "partitions": str(settings.partitions)})
     # Faust and aiokafka log record payloads at debug level: their logs never go below info.
     faust_level = "info" if loglevel.lower() == "debug" else loglevel
     worker = faust.Worker(app, loglevel=faust_level, logging_config=logging_config(faust_level))
     worker.execute_from_commandline()
     return 0
-
-
-async def foreign_stores(app: faust.App, bootstrap: str, options: dict[str, object]) -> list[Foreign]:
-    """The local stores of the state table that its changelog on this broker cannot have written.
-
-    Faust would find them in its recovery and crash with a `ConsistencyError` traceback; its check
-    stays on (the embedded broker's end offsets are right with one record a batch, README)."""
-    if not app.conf.store.scheme.startswith("rocksdb"):
-        return []
-    local = local_offsets(Path(app.conf.tabledir), STATE_TABLE)
-    if not local:
-        return []
-    topic = app.tables[STATE_TABLE].changelog_topic.get_topic_name()
-    return foreign_state(local, await changelog_ends(bootstrap, topic, options))

@@ -4,6 +4,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import orjson
 
@@ -33,6 +34,13 @@ class Handled:
     office_id: str | None = None  # the office whose clock had passed a late event
     # offices whose state changed: saved only once `records` are on the broker (see Desk.save)
     changed: list[Office] = field(default_factory=list)
+
+    def add(self, other: "Handled") -> None:
+        """Takes in what a later record of the same step did."""
+        self.records += other.records
+        self.signals += other.signals
+        self.late = self.late or other.late
+        self.changed += [o for o in other.changed if all(o is not c for c in self.changed)]
 
 
 # (handed over, position, high-water mark, when last handed over) of an input partition: what its
@@ -88,12 +96,16 @@ class Desk:
         """Tables are recovered and records flow again: each partition now holds until caught up."""
         self.assigned_at = self.monotonic()
 
-    def save(self, handled: Handled) -> None:
+    def save(self, handled: Handled) -> list[tuple[int, str, Any]]:
         """Writes the changed state, after the records are acknowledged: a worker killed in between
         reads the event again (its offset is not committed yet) and publishes the records again,
-        whereas state saved first would drop the event as a duplicate and lose its records."""
+        whereas state saved first would drop the event as a duplicate and lose its records.
+        Returns the changelog writes as (partition, key, value): each office's on its partition."""
+        writes = []
         for office in handled.changed:
-            self.states.save(office)
+            partition = self.partition_of[office.policy.office_id]
+            writes += [(partition, key, value) for key, value in self.states.save(office)]
+        return writes
 
     def on_input(
         self, topic: str, partition: int, offset: int, value: bytes | None, written_at: datetime | None = None

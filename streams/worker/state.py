@@ -69,7 +69,8 @@ def rebuild(entries: Iterable[tuple[str, str, Any]]) -> tuple[dict[tuple[str, st
 
 class OfficeStates:
     """Offices rebuilt from the table on first use in this assignment, each step written back as one
-    journal entry, and a snapshot now and then so that the journal stays short."""
+    journal entry, and a snapshot now and then so that the journal stays short. The table is the
+    local store; the shell sends the writes `save` returns to the changelog."""
 
     def __init__(
         self,
@@ -98,22 +99,30 @@ class OfficeStates:
             self.cache[office_id] = office
         return office
 
-    def save(self, office: Office) -> None:
-        """Must run inside the agent handling the event, so the changelog goes to its partition."""
+    def save(self, office: Office) -> list[tuple[str, Any]]:
+        """Writes the changes since the last save to the table as one journal entry (and a snapshot
+        when due); returns the writes, in order, for the changelog (a value None deletes)."""
         changes = office.take_changes()
         if not changes:
-            return
+            return []
         office_id = office.policy.office_id
         written = self.written[office_id]
         written.seq += 1
         name = table_key(office_id, JOURNAL, _seq(written.seq))
-        self.table[name] = [[kind, key, value] for (kind, key), value in changes.items()]
+        step = [[kind, key, value] for (kind, key), value in changes.items()]
+        writes: list[tuple[str, Any]] = [(name, step)]
         written.keys.append(name)
         written.changes += len(changes)
         if written.changes >= max(self.snapshot_after, written.size):
-            self._snapshot(office, written)
+            writes += self._snapshot(office, written)
+        for key, value in writes:
+            if value is None:
+                self.table.pop(key, None)
+            else:
+                self.table[key] = value
+        return writes
 
-    def _snapshot(self, office: Office, written: Written) -> None:
+    def _snapshot(self, office: Office, written: Written) -> list[tuple[str, Any]]:
         """The chunks first, then the entries they replace: a worker killed in between leaves either
         an incomplete snapshot (ignored) or a complete one beside entries it supersedes."""
         entries = [[kind, key, value] for (kind, key), value in office.entries().items()]
@@ -122,11 +131,12 @@ class OfficeStates:
             table_key(office.policy.office_id, SNAPSHOT, f"{_seq(written.seq)}{_SEP}{i}")
             for i in range(len(chunks))
         ]
-        for name, chunk in zip(names, chunks, strict=True):
-            self.table[name] = {"n": len(chunks), "c": chunk}
-        for name in written.keys:
-            self.table.pop(name, None)
+        writes: list[tuple[str, Any]] = [
+            (name, {"n": len(chunks), "c": chunk}) for name, chunk in zip(names, chunks, strict=True)
+        ]
+        writes += [(name, None) for name in written.keys]
         written.keys, written.changes, written.size = names, 0, len(entries)
+        return writes
 
     def forget(self) -> None:
         """After a rebalance another worker may have moved an office on: rebuild from the table."""
