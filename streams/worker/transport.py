@@ -54,6 +54,14 @@ class Consumer(driver.Consumer):
                     self.positions[(tp.topic, tp.partition)] = state.position
         return records
 
+    async def seek_wait(self, partitions: Any) -> None:
+        """Also resets the read offsets, as Faust's `seek` does: its recovery seeks a changelog
+        partition this worker keeps back to the start (a memory store), and would otherwise drop
+        every record it reads again as one already read, and never end."""
+        await super().seek_wait(partitions)
+        for tp, offset in partitions.items():
+            self._read_offset[tp] = offset if offset else None
+
     def _states(self) -> dict[Any, Any] | None:
         consumer = self._thread._consumer
         subscription = None if consumer is None else consumer._subscription.subscription
