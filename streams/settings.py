@@ -30,8 +30,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("data_dir", "KOMPENSASI_DATA_DIR", "--data-dir", "kompensasi-data", "local state folder"),
     Option(
-        "fetch_wait_ms", "KOMPENSASI_FETCH_WAIT_MS", "--fetch-wait-ms", "1500",
-        "longest wait of a fetch for records (Faust's 1500; 500 on Apache Kafka)", int,
+        "fetch_wait_ms", "KOMPENSASI_FETCH_WAIT_MS", "--fetch-wait-ms", "20",
+        "longest wait of a fetch for records (Faust's is 1500; 500 on Apache Kafka)", int,
     ),
     Option(
         "max_idle_s", "KOMPENSASI_MAX_IDLE", "--max-idle", "3",
@@ -82,7 +82,7 @@ class Settings:
     partitions: int = 4
     replication_factor: int = 1
     data_dir: str = "kompensasi-data"
-    fetch_wait_ms: int = 1500
+    fetch_wait_ms: int = 20
     processing_guarantee: str = "at_least_once"
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str = "SCRAM-SHA-512"
