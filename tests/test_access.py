@@ -66,7 +66,6 @@ def web_app(broker: Broker, tmp_path: Path, audit_timeout_s: float = 30.0) -> we
         policies=load_policies(None),
         broker=broker.url,
         partitions=2,
-        store="memory://",
         data_dir=str(tmp_path),
         staff_tokens=f"{STAFF}, {STAFF_NEXT}",
         inspector_tokens=INSPECTOR,

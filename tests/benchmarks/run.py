@@ -330,6 +330,8 @@ def main(args: list[str]) -> int:
     def part(name: str, run: Callable[[], Any], rows_of: Callable[[Any], list[Row]],
              notes_of: Callable[[Any], list[str]] = lambda _: []) -> None:  # fmt: skip
         """One part of the bench; a part that fails is a row saying so, and the others still run."""
+        if args and name not in args:  # `python -m tests.benchmarks.run worker latency`: those alone
+            return
         try:
             result = run()
         except Exception as exc:
