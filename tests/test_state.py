@@ -10,6 +10,7 @@ from rules.office import Office
 from schemas.records import Record
 from streams.commands.policies import shipped_policies
 from streams.commands.simulate import office_day
+from streams.worker import state
 from streams.worker.state import JOURNAL, SNAPSHOT, OfficeStates, table_key
 from tests.builders import BLITAR, DAY, canonical, fixed_wall, model
 
@@ -46,6 +47,10 @@ class Changelog(MutableMapping[str, Any]):
         return len(self.latest)
 
 
+def _kind(key: str) -> str:
+    return key.split("\x1f")[1]
+
+
 def _copy(office: Office) -> dict[tuple[str, str], Any]:
     return {k: orjson.loads(orjson.dumps(v)) for k, v in office.entries().items()}
 
@@ -69,27 +74,40 @@ class Run:
             self.records.append(office.receive(event).records)
             written = len(self.table.writes)
             states.save(office)
-            self.journal.append(written if len(self.table.writes) > written else None)
+            writes = self.table.writes
+            steps = [
+                i for i in range(written, len(writes)) if writes[i][1] and _kind(writes[i][0]) == JOURNAL
+            ]
+            self.journal.append(steps[-1] if steps else None)
             self.after.append(_copy(office))
 
     def steps_in(self, cut: int) -> int:
-        """The steps whole in the first `cut` writes: those whose journal entry is among them."""
+        """The steps whole in the first `cut` writes: those whose last journal chunk is among them."""
         return max(i for i, at in enumerate(self.journal) if i == 0 or (at is not None and at < cut))
 
 
-@pytest.mark.parametrize("snapshot_after", [25, 10_000])
-def test_a_restore_from_any_prefix_of_the_changelog_holds_whole_steps(snapshot_after: int) -> None:
+@pytest.mark.parametrize(("snapshot_after", "chunk"), [(25, 1000), (10_000, 1000), (25, 2)])
+def test_a_restore_from_any_prefix_of_the_changelog_holds_whole_steps(
+    snapshot_after: int, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(state, "CHUNK", chunk)  # 2: a step of several records, whole only with all
     run = Run(_day(), snapshot_after)
-    kinds = {key.split("\x1f")[1] for key, _ in run.table.writes}
+    if chunk == 2:
+        assert any(_kind(k) == JOURNAL and not k.endswith("\x1f0") for k, _ in run.table.writes)
+    kinds = {_kind(key) for key, _ in run.table.writes}
     assert JOURNAL in kinds and (SNAPSHOT in kinds) == (snapshot_after < 100)
     for cut in range(len(run.table.writes) + 1):
         restored = OfficeStates(POLICIES, Changelog(run.table.writes[:cut]), fixed_wall).get(BLITAR)
         assert _copy(restored) == run.after[run.steps_in(cut)], f"cut at write {cut}"
 
 
-def test_a_worker_killed_mid_write_and_started_again_publishes_what_one_run_does() -> None:
+@pytest.mark.parametrize("chunk", [1000, 2])
+def test_a_worker_killed_mid_write_and_started_again_publishes_what_one_run_does(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """At least once: the restarted worker reads again from a few events back; those are duplicates
     in the state, the rest is applied, and the records are those of the uncut run."""
+    monkeypatch.setattr(state, "CHUNK", chunk)
     events = _day()
     run = Run(events, snapshot_after=25)
     for cut in range(1, len(run.table.writes), 3):
@@ -119,5 +137,5 @@ def test_entries_of_the_old_layout_are_the_base_until_a_snapshot_replaces_them()
         office.receive(event)
         restored.receive(event)
         states.save(restored)
-    assert not any(k.split("\x1f")[1] not in (JOURNAL, SNAPSHOT) for k in table.latest)
+    assert not any(_kind(k) not in (JOURNAL, SNAPSHOT) for k in table.latest)
     assert _copy(OfficeStates(POLICIES, table, fixed_wall).get(BLITAR)) == _copy(office)

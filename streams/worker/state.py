@@ -13,9 +13,11 @@ from rules.office import Office
 from rules.policy import Policy
 
 _SEP = "\x1f"
-JOURNAL = "j"  # {office}␟j␟{seq}: [[kind, key, value or None], ...], the changes of step `seq`
-SNAPSHOT = "S"  # {office}␟S␟{seq}␟{chunk}: {"n": chunks, "c": [[kind, key, value], ...]}, after `seq`
-# Entries per snapshot chunk: a chunk stays far below the broker's largest message (1 MiB).
+# Both {office}␟{kind}␟{seq}␟{chunk}: {"n": chunks, "c": [[kind, key, value or None], ...]}.
+JOURNAL = "j"  # the changes of step `seq`
+SNAPSHOT = "S"  # the whole office after step `seq`
+# Entries per chunk: a chunk stays far below the broker's largest message (1 MiB). A step of up to
+# this many changes is one record; a larger one is whole only with all its chunks.
 CHUNK = 1000
 # A snapshot is written once the journal since the last holds this many changes, or as many as the
 # office has entries: writing costs at most twice the changes, and a restore reads as much again.
@@ -44,27 +46,41 @@ def rebuild(entries: Iterable[tuple[str, str, Any]]) -> tuple[dict[tuple[str, st
     """The entries of the state after the last whole step, and that step's number, from an office's
     table entries as (kind, rest of the key, value); entries of the old one-key-an-entry layout are
     the base when no snapshot is complete."""
-    journal: dict[int, Any] = {}
+    journal: dict[int, dict[int, Any]] = {}
     snapshots: dict[int, dict[int, Any]] = {}
     base: dict[tuple[str, str], Any] = {}
     for kind, rest, value in entries:
         if value is None:
             continue
-        if kind == JOURNAL:
-            journal[int(rest)] = value
-        elif kind == SNAPSHOT:
+        if kind in (JOURNAL, SNAPSHOT):
             seq, chunk = rest.split(_SEP)
-            snapshots.setdefault(int(seq), {})[int(chunk)] = value
+            (journal if kind == JOURNAL else snapshots).setdefault(int(seq), {})[int(chunk)] = value
         else:
             base[(kind, rest)] = value
-    whole = [s for s, chunks in snapshots.items() if len(chunks) == next(iter(chunks.values()))["n"]]
-    since = max(whole, default=0)
+    whole = [s for s, chunks in snapshots.items() if _whole(chunks)]
+    since = last = max(whole, default=0)
     if whole:
         base = {(kind, key): value for chunk in snapshots[since].values() for kind, key, value in chunk["c"]}
     for seq in sorted(s for s in journal if s > since):
-        for kind, key, value in journal[seq]:
-            base[(kind, key)] = value
-    return {k: v for k, v in base.items() if v is not None}, max([since, *journal])
+        if not _whole(journal[seq]):  # the step a worker was killed writing: the last one
+            break
+        for chunk in journal[seq].values():
+            for kind, key, value in chunk["c"]:
+                base[(kind, key)] = value
+        last = seq
+    return {k: v for k, v in base.items() if v is not None}, last
+
+
+def _whole(chunks: dict[int, Any]) -> bool:
+    return len(chunks) == next(iter(chunks.values()))["n"]
+
+
+def _chunked(office_id: str, kind: str, seq: int, entries: list[list[Any]]) -> list[tuple[str, Any]]:
+    chunks = [entries[i : i + CHUNK] for i in range(0, len(entries), CHUNK)] or [[]]
+    return [
+        (table_key(office_id, kind, f"{_seq(seq)}{_SEP}{i}"), {"n": len(chunks), "c": chunk})
+        for i, chunk in enumerate(chunks)
+    ]
 
 
 class OfficeStates:
@@ -94,13 +110,15 @@ class OfficeStates:
             found = [(k, *k[len(prefix) :].split(_SEP, 1)) for k in keys]
             entries, seq = rebuild((kind, rest, self.table.get(k)) for k, kind, rest in found)
             office = Office.restore(self.policies[office_id], self.wall, entries.items())
-            journal = sum(len(self.table.get(k) or ()) for k, kind, rest in found if kind == JOURNAL)
+            journal = sum(
+                len((self.table.get(k) or {}).get("c", ())) for k, kind, _ in found if kind == JOURNAL
+            )
             self.written[office_id] = Written(seq, keys, journal, len(entries))
             self.cache[office_id] = office
         return office
 
     def save(self, office: Office) -> list[tuple[str, Any]]:
-        """Writes the changes since the last save to the table as one journal entry (and a snapshot
+        """Writes the changes since the last save to the table as one journal step (and a snapshot
         when due); returns the writes, in order, for the changelog (a value None deletes)."""
         changes = office.take_changes()
         if not changes:
@@ -108,10 +126,9 @@ class OfficeStates:
         office_id = office.policy.office_id
         written = self.written[office_id]
         written.seq += 1
-        name = table_key(office_id, JOURNAL, _seq(written.seq))
         step = [[kind, key, value] for (kind, key), value in changes.items()]
-        writes: list[tuple[str, Any]] = [(name, step)]
-        written.keys.append(name)
+        writes = _chunked(office_id, JOURNAL, written.seq, step)
+        written.keys += [name for name, _ in writes]
         written.changes += len(changes)
         if written.changes >= max(self.snapshot_after, written.size):
             writes += self._snapshot(office, written)
@@ -126,14 +143,8 @@ class OfficeStates:
         """The chunks first, then the entries they replace: a worker killed in between leaves either
         an incomplete snapshot (ignored) or a complete one beside entries it supersedes."""
         entries = [[kind, key, value] for (kind, key), value in office.entries().items()]
-        chunks = [entries[i : i + CHUNK] for i in range(0, len(entries), CHUNK)] or [[]]
-        names = [
-            table_key(office.policy.office_id, SNAPSHOT, f"{_seq(written.seq)}{_SEP}{i}")
-            for i in range(len(chunks))
-        ]
-        writes: list[tuple[str, Any]] = [
-            (name, {"n": len(chunks), "c": chunk}) for name, chunk in zip(names, chunks, strict=True)
-        ]
+        writes = _chunked(office.policy.office_id, SNAPSHOT, written.seq, entries)
+        names = [name for name, _ in writes]
         writes += [(name, None) for name in written.keys]
         written.keys, written.changes, written.size = names, 0, len(entries)
         return writes
