@@ -86,16 +86,21 @@ class Run:
         return max(i for i, at in enumerate(self.journal) if i == 0 or (at is not None and at < cut))
 
 
-@pytest.mark.parametrize(("snapshot_after", "chunk"), [(25, 1000), (10_000, 1000), (25, 2)])
+@pytest.mark.parametrize(
+    ("snapshot_after", "chunk", "slots"),
+    [(25, 1000, 4096), (10_000, 1000, 4096), (25, 2, 4096), (10_000, 2, 5)],
+)
 def test_a_restore_from_any_prefix_of_the_changelog_holds_whole_steps(
-    snapshot_after: int, chunk: int, monkeypatch: pytest.MonkeyPatch
+    snapshot_after: int, chunk: int, slots: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(state, "CHUNK", chunk)  # 2: a step of several records, whole only with all
+    monkeypatch.setattr(state, "JOURNAL_SLOTS", slots)  # 5: slots used again, a snapshot before each
     run = Run(_day(), snapshot_after)
+    assert all(value is not None for _, value in run.table.writes), "a slot is overwritten, never deleted"
     if chunk == 2:
         assert any(_kind(k) == JOURNAL and not k.endswith("\x1f0") for k, _ in run.table.writes)
     kinds = {_kind(key) for key, _ in run.table.writes}
-    assert JOURNAL in kinds and (SNAPSHOT in kinds) == (snapshot_after < 100)
+    assert JOURNAL in kinds and (SNAPSHOT in kinds) == (snapshot_after < 100 or slots < 100)
     for cut in range(len(run.table.writes) + 1):
         restored = OfficeStates(POLICIES, Changelog(run.table.writes[:cut]), fixed_wall).get(BLITAR)
         assert _copy(restored) == run.after[run.steps_in(cut)], f"cut at write {cut}"

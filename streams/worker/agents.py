@@ -40,7 +40,7 @@ from streams.worker.topics import Topics
 
 _TICK = orjson.dumps({"signal": "tick"})
 STEP_RECORDS = 1000
-STEP_WITHIN_S = 0.01
+STEP_WITHIN_S = 0.002
 # Records the agent has not applied this long after their fetch, while it applies ticks: dropped.
 DROPPED_AFTER_S = 10.0
 # What the read models follow: the published records but the dead letters (raw, maybe personal, and

@@ -2,7 +2,8 @@
 
 A step's changes are one table entry, so one changelog record: a worker killed while it writes
 leaves the state of a whole number of steps, never half of one (whose event id, saved without the
-ticket it issued, would make the event a duplicate when read again)."""
+ticket it issued, would make the event a duplicate when read again). Keys are slots used again, so
+nothing is ever deleted: a record overwrites the one compaction may then drop."""
 
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
@@ -13,72 +14,77 @@ from rules.office import Office
 from rules.policy import Policy
 
 _SEP = "\x1f"
-# Both {office}␟{kind}␟{seq}␟{chunk}: {"n": chunks, "c": [[kind, key, value or None], ...]}.
-JOURNAL = "j"  # the changes of step `seq`
-SNAPSHOT = "S"  # the whole office after step `seq`
+# Both {office}␟{kind}␟{slot}␟{chunk}: {"s": step, "n": chunks, "c": [[kind, key, value or None], ...]}.
+JOURNAL = "j"  # the changes of step `s`, in slot s % JOURNAL_SLOTS
+SNAPSHOT = "S"  # the whole office after step `s`, in slot 0 or 1 (the other keeps the last one)
 # Entries per chunk: a chunk stays far below the broker's largest message (1 MiB). A step of up to
 # this many changes is one record; a larger one is whole only with all its chunks.
 CHUNK = 1000
 # A snapshot is written once the journal since the last holds this many changes, or as many as the
-# office has entries: writing costs at most twice the changes, and a restore reads as much again.
+# office has entries: writing costs at most twice the changes, and a restore reads as much again;
+# and before a journal slot is used again.
 SNAPSHOT_AFTER = 2000
+JOURNAL_SLOTS = 4096
 
 
 def table_key(office_id: str, kind: str, key: str) -> str:
     return f"{office_id}{_SEP}{kind}{_SEP}{key}"
 
 
-def _seq(seq: int) -> str:
-    return f"{seq:012d}"  # sorts as the number does
-
-
 @dataclass
 class Written:
-    """What the table holds of one office: the keys a snapshot will replace, and the step count."""
+    """What the table holds of one office, as far as the next write needs it."""
 
-    seq: int = 0
-    keys: list[str] = field(default_factory=list)
-    changes: int = 0  # in the journal since the last complete snapshot
+    seq: int = 0  # the last whole step
+    snapshot: tuple[int, int] = (0, 1)  # (step, slot) of the last whole snapshot
+    changes: int = 0  # in the journal since that snapshot
     size: int = 0  # the office's entries at the last rebuild or snapshot
+    old_layout: list[str] = field(default_factory=list)  # keys of one entry each, deleted once
 
 
-def rebuild(entries: Iterable[tuple[str, str, Any]]) -> tuple[dict[tuple[str, str], Any], int]:
-    """The entries of the state after the last whole step, and that step's number, from an office's
+def _whole(chunks: list[Any]) -> bool:
+    return len({c["i"] for c in chunks}) == chunks[0]["n"]
+
+
+def rebuild(entries: Iterable[tuple[str, str, Any]]) -> tuple[dict[tuple[str, str], Any], Written]:
+    """The entries of the state after the last whole step, and what was written, from an office's
     table entries as (kind, rest of the key, value); entries of the old one-key-an-entry layout are
-    the base when no snapshot is complete."""
-    journal: dict[int, dict[int, Any]] = {}
-    snapshots: dict[int, dict[int, Any]] = {}
+    the base when no snapshot is whole."""
+    steps: dict[int, list[Any]] = {}
+    snapshots: dict[tuple[int, int], list[Any]] = {}
     base: dict[tuple[str, str], Any] = {}
+    old_layout = []
     for kind, rest, value in entries:
         if value is None:
             continue
-        if kind in (JOURNAL, SNAPSHOT):
-            seq, chunk = rest.split(_SEP)
-            (journal if kind == JOURNAL else snapshots).setdefault(int(seq), {})[int(chunk)] = value
+        if kind == JOURNAL:
+            steps.setdefault(value["s"], []).append(value)
+        elif kind == SNAPSHOT:
+            snapshots.setdefault((value["s"], int(rest.split(_SEP)[0])), []).append(value)
         else:
             base[(kind, rest)] = value
-    whole = [s for s, chunks in snapshots.items() if _whole(chunks)]
-    since = last = max(whole, default=0)
+            old_layout.append(f"{kind}{_SEP}{rest}")
+    whole = [key for key, chunks in snapshots.items() if _whole(chunks)]
+    snapshot = max(whole, default=(0, 1))
     if whole:
-        base = {(kind, key): value for chunk in snapshots[since].values() for kind, key, value in chunk["c"]}
-    for seq in sorted(s for s in journal if s > since):
-        if not _whole(journal[seq]):  # the step a worker was killed writing: the last one
-            break
-        for chunk in journal[seq].values():
+        base = {(kind, key): value for chunk in snapshots[snapshot] for kind, key, value in chunk["c"]}
+    seq, changes = snapshot[0], 0
+    while seq + 1 in steps and _whole(steps[seq + 1]):  # a step a worker was killed writing ends it
+        seq += 1
+        for chunk in steps[seq]:
+            changes += len(chunk["c"])
             for kind, key, value in chunk["c"]:
                 base[(kind, key)] = value
-        last = seq
-    return {k: v for k, v in base.items() if v is not None}, last
+    state = {k: v for k, v in base.items() if v is not None}
+    return state, Written(seq, snapshot, changes, len(state), old_layout)
 
 
-def _whole(chunks: dict[int, Any]) -> bool:
-    return len(chunks) == next(iter(chunks.values()))["n"]
-
-
-def _chunked(office_id: str, kind: str, seq: int, entries: list[list[Any]]) -> list[tuple[str, Any]]:
+def _chunked(
+    office_id: str, kind: str, slot: int, seq: int, entries: list[list[Any]]
+) -> list[tuple[str, Any]]:
     chunks = [entries[i : i + CHUNK] for i in range(0, len(entries), CHUNK)] or [[]]
     return [
-        (table_key(office_id, kind, f"{_seq(seq)}{_SEP}{i}"), {"n": len(chunks), "c": chunk})
+        (table_key(office_id, kind, f"{slot}{_SEP}{i}"), {"s": seq, "i": i, "n": len(chunks), "c": chunk})
         for i, chunk in enumerate(chunks)
     ]
 
@@ -107,13 +113,14 @@ class OfficeStates:
         if office is None:
             prefix = f"{office_id}{_SEP}"
             keys = [k for k in list(self.table.keys()) if isinstance(k, str) and k.startswith(prefix)]
-            found = [(k, *k[len(prefix) :].split(_SEP, 1)) for k in keys]
-            entries, seq = rebuild((kind, rest, self.table.get(k)) for k, kind, rest in found)
+            found = []
+            for k in keys:
+                kind, _, rest = k[len(prefix) :].partition(_SEP)
+                found.append((kind, rest, self.table.get(k)))
+            entries, written = rebuild(found)
+            written.old_layout = [prefix + k for k in written.old_layout]
             office = Office.restore(self.policies[office_id], self.wall, entries.items())
-            journal = sum(
-                len((self.table.get(k) or {}).get("c", ())) for k, kind, _ in found if kind == JOURNAL
-            )
-            self.written[office_id] = Written(seq, keys, journal, len(entries))
+            self.written[office_id] = written
             self.cache[office_id] = office
         return office
 
@@ -127,10 +134,12 @@ class OfficeStates:
         written = self.written[office_id]
         written.seq += 1
         step = [[kind, key, value] for (kind, key), value in changes.items()]
-        writes = _chunked(office_id, JOURNAL, written.seq, step)
-        written.keys += [name for name, _ in writes]
+        writes = _chunked(office_id, JOURNAL, written.seq % JOURNAL_SLOTS, written.seq, step)
         written.changes += len(changes)
-        if written.changes >= max(self.snapshot_after, written.size):
+        if (
+            written.changes >= max(self.snapshot_after, written.size)
+            or written.seq - written.snapshot[0] >= JOURNAL_SLOTS - 1
+        ):
             writes += self._snapshot(office, written)
         for key, value in writes:
             if value is None:
@@ -140,13 +149,18 @@ class OfficeStates:
         return writes
 
     def _snapshot(self, office: Office, written: Written) -> list[tuple[str, Any]]:
-        """The chunks first, then the entries they replace: a worker killed in between leaves either
-        an incomplete snapshot (ignored) or a complete one beside entries it supersedes."""
+        """In the slot the last snapshot does not hold: a worker killed while it writes leaves that
+        one whole, and the journal since it."""
         entries = [[kind, key, value] for (kind, key), value in office.entries().items()]
-        writes = _chunked(office.policy.office_id, SNAPSHOT, written.seq, entries)
-        names = [name for name, _ in writes]
-        writes += [(name, None) for name in written.keys]
-        written.keys, written.changes, written.size = names, 0, len(entries)
+        slot = 1 - written.snapshot[1]
+        writes = _chunked(office.policy.office_id, SNAPSHOT, slot, written.seq, entries)
+        writes += [(key, None) for key in written.old_layout]
+        written.snapshot, written.changes, written.size, written.old_layout = (
+            (written.seq, slot),
+            0,
+            len(entries),
+            [],
+        )
         return writes
 
     def forget(self) -> None:
