@@ -1,6 +1,6 @@
 """A bare Faust passthrough agent, the floor of any Faust worker: each record in, decoded, encoded
-and sent on, at least once, with Faust's default settings. Prints the seconds from the first record
-to the last one sent, then exits.
+and sent on, at least once, with Faust's default settings. Prints `floor_s=` and the seconds from the
+first record to the last one sent, then exits.
 
 usage: python -m tests.benchmarks.faust_floor BROKER_URL SOURCE COUNT DATA_DIR"""
 
@@ -30,7 +30,7 @@ def main(broker: str, source_topic: str, count: int, data_dir: str) -> None:
             seen["n"] += 1
             if seen["n"] == count:
                 await app.producer.flush()
-                print(f"{time.perf_counter() - seen['first']:.3f}", flush=True)
+                print(f"floor_s={time.perf_counter() - seen['first']:.3f}", flush=True)
                 os._exit(0)
 
     faust.Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
