@@ -249,7 +249,7 @@ def bench_worker(applicants: int = 1500) -> dict[str, Any]:
                  str(len(records)), str(Path(tmp) / "floor")],
                 capture_output=True, text=True, timeout=600, check=True,
             )  # fmt: skip
-            floor_s = float(re.findall(r"floor_s=([0-9.]+)", floor.stdout)[-1])  # Faust's spinner is around it
+            floor_s = float(re.findall(r"floor_s=([0-9.]+)", floor.stdout)[-1])  # among spinner codes
             # A backlog, as for the floor: on the broker before the worker starts, timed from its first.
             asyncio.run(ensure_topics(broker.address, 4, 1, {}))
             asyncio.run(produce_raw(broker.address, records))
