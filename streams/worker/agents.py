@@ -154,12 +154,8 @@ def register(
             )
         for office_id, value in step.signals:
             sent.append(await signals.send(key=office_id.encode(), value=value))
-        try:
-            if sent:
-                await asyncio.gather(*sent)
-        except BaseException:
-            desk.states.forget()  # the unsent records' events must be applied again from the table
-            raise
+        if sent:  # a failed send raises, and the worker stops before it saves or commits (`stop`)
+            await asyncio.gather(*sent)
         await changelog(desk.save(step))
 
     continuity = Continuity.from_environment()
