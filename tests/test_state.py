@@ -116,7 +116,8 @@ def test_a_worker_killed_mid_write_and_started_again_publishes_what_one_run_does
     events = _day()
     run = Run(events, snapshot_after=25)
     for cut in range(1, len(run.table.writes), 3):
-        states = OfficeStates(POLICIES, Changelog(run.table.writes[:cut]), fixed_wall, snapshot_after=25)
+        table = Changelog(run.table.writes[:cut])
+        states = OfficeStates(POLICIES, table, fixed_wall, snapshot_after=25)
         whole = run.steps_in(cut)
         got: list[Record] = []
         for event in events[max(0, whole - 3) :]:
@@ -126,6 +127,9 @@ def test_a_worker_killed_mid_write_and_started_again_publishes_what_one_run_does
         expected = [r for step in run.records[whole + 1 :] for r in step]
         assert [canonical(r) for r in got] == [canonical(r) for r in expected], f"cut at write {cut}"
         assert _copy(states.get(BLITAR)) == run.after[-1], f"cut at write {cut}"
+        # Restored again: the step rewritten after the cut must not mix with what the cut left of it.
+        again = OfficeStates(POLICIES, Changelog(table.writes), fixed_wall).get(BLITAR)
+        assert _copy(again) == run.after[-1], f"cut at write {cut}, restored twice"
 
 
 def test_entries_of_the_old_layout_are_the_base_until_a_snapshot_replaces_them() -> None:

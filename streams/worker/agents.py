@@ -220,6 +220,13 @@ def register(
                     message = event.message
                     step.add(await handle(message))
                 await publish(step)
+            except asyncio.CancelledError:
+                # Stopped (SIGTERM) in the middle of a step: Faust would ack its records as the
+                # cancellation left the body and commit them as it stopped, unsent and unsaved.
+                log.info("stopped_mid_step", topic=message.topic, partition=message.partition,
+                         offset=message.offset)  # fmt: skip
+                sys.stdout.flush()
+                os._exit(0)
             except Exception as exc:
                 stop(exc, message)
             now = time.monotonic()

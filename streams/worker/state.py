@@ -5,6 +5,7 @@ leaves the state of a whole number of steps, never half of one (whose event id, 
 ticket it issued, would make the event a duplicate when read again). Keys are slots used again, so
 nothing is ever deleted: a record overwrites the one compaction may then drop."""
 
+import uuid
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +15,8 @@ from rules.office import Office
 from rules.policy import Policy
 
 _SEP = "\x1f"
-# Both {office}␟{kind}␟{slot}␟{chunk}: {"s": step, "n": chunks, "c": [[kind, key, value or None], ...]}.
+# Both {office}␟{kind}␟{slot}␟{chunk}: {"s": step, "w": write, "i": chunk, "n": chunks,
+# "c": [[kind, key, value or None], ...]}; "w" tells two writes of one step apart.
 JOURNAL = "j"  # the changes of step `s`, in slot s % JOURNAL_SLOTS
 SNAPSHOT = "S"  # the whole office after step `s`, in slot 0 or 1 (the other keeps the last one)
 # Entries per chunk: a chunk stays far below the broker's largest message (1 MiB). A step of up to
@@ -46,32 +48,40 @@ def _whole(chunks: list[Any]) -> bool:
     return len({c["i"] for c in chunks}) == chunks[0]["n"]
 
 
+def _whole_of(writes: dict[str, list[Any]]) -> list[Any] | None:
+    """The chunks of one write that are all there: a step or snapshot a worker was killed writing
+    is written again by the next, whose chunks must not mix with what is left of the first."""
+    return next((chunks for chunks in writes.values() if _whole(chunks)), None)
+
+
 def rebuild(entries: Iterable[tuple[str, str, Any]]) -> tuple[dict[tuple[str, str], Any], Written]:
     """The entries of the state after the last whole step, and what was written, from an office's
     table entries as (kind, rest of the key, value); entries of the old one-key-an-entry layout are
     the base when no snapshot is whole."""
-    steps: dict[int, list[Any]] = {}
-    snapshots: dict[tuple[int, int], list[Any]] = {}
+    steps: dict[int, dict[str, list[Any]]] = {}
+    snapshots: dict[tuple[int, int], dict[str, list[Any]]] = {}
     base: dict[tuple[str, str], Any] = {}
     old_layout = []
     for kind, rest, value in entries:
         if value is None:
             continue
         if kind == JOURNAL:
-            steps.setdefault(value["s"], []).append(value)
+            steps.setdefault(value["s"], {}).setdefault(value["w"], []).append(value)
         elif kind == SNAPSHOT:
-            snapshots.setdefault((value["s"], int(rest.split(_SEP)[0])), []).append(value)
+            key = (value["s"], int(rest.split(_SEP)[0]))
+            snapshots.setdefault(key, {}).setdefault(value["w"], []).append(value)
         else:
             base[(kind, rest)] = value
             old_layout.append(f"{kind}{_SEP}{rest}")
-    whole = [key for key, chunks in snapshots.items() if _whole(chunks)]
+    whole = {key: chunks for key, writes in snapshots.items() if (chunks := _whole_of(writes))}
     snapshot = max(whole, default=(0, 1))
     if whole:
-        base = {(kind, key): value for chunk in snapshots[snapshot] for kind, key, value in chunk["c"]}
+        base = {(kind, key): value for chunk in whole[snapshot] for kind, key, value in chunk["c"]}
     seq, changes = snapshot[0], 0
-    while seq + 1 in steps and _whole(steps[seq + 1]):  # a step a worker was killed writing ends it
+    # A step a worker was killed writing ends the journal.
+    while seq + 1 in steps and (chunks := _whole_of(steps[seq + 1])) is not None:
         seq += 1
-        for chunk in steps[seq]:
+        for chunk in chunks:
             changes += len(chunk["c"])
             for kind, key, value in chunk["c"]:
                 base[(kind, key)] = value
@@ -83,8 +93,12 @@ def _chunked(
     office_id: str, kind: str, slot: int, seq: int, entries: list[list[Any]]
 ) -> list[tuple[str, Any]]:
     chunks = [entries[i : i + CHUNK] for i in range(0, len(entries), CHUNK)] or [[]]
+    write = uuid.uuid4().hex[:12]
     return [
-        (table_key(office_id, kind, f"{slot}{_SEP}{i}"), {"s": seq, "i": i, "n": len(chunks), "c": chunk})
+        (
+            table_key(office_id, kind, f"{slot}{_SEP}{i}"),
+            {"s": seq, "w": write, "i": i, "n": len(chunks), "c": chunk},
+        )
         for i, chunk in enumerate(chunks)
     ]
 
