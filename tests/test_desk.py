@@ -113,7 +113,7 @@ def test_a_broadcast_seen_on_the_status_topic_holds_the_clock_until_its_copy_arr
     nationwide = outage_start("N1", at("09:00"), office="*")
     broadcasts.read(0, 0, model(nationwide))
     broadcasts.stand(0, 1, 1)
-    broadcasts.fetched(math.inf)
+    broadcasts.as_of = math.inf  # as if the reader had just fetched
     desk = _desk(clock=clock, broadcasts=broadcasts)
     desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00")))))
     clock.now += 10

@@ -2,10 +2,9 @@
 the copy of each (sent by whichever worker owns the partition the event came on) before passing it."""
 
 import asyncio
-import contextlib
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -24,8 +23,10 @@ SOURCE = f"{SYSTEM_STATUS}/*"
 _BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 # The agent waits for this reader to have fetched after its own fetch: keep its fetches short. On the
 # embedded broker an empty fetch lasts its whole wait; on Kafka too, when nothing new comes.
-_FETCH_WAIT_MS = 10
+_FETCH_WAIT_MS = 5
 _POLL_MS = 10
+# How often a waiting agent looks at the reader's last fetch again: it needs no turn of the reader's loop.
+_PROBE_S = 0.001
 
 
 class Broadcasts:
@@ -37,7 +38,8 @@ class Broadcasts:
         self.partitions: dict[tuple[str, int], Partition] = {}
         self.events: dict[str, Instant] = {}
         self.as_of = as_of
-        self._fetched = asyncio.Event()
+        # Set by the reader: `known_after` of its consumer's last fetches.
+        self.probe: Callable[[], float | None] = lambda: None
 
     @classmethod
     def none(cls) -> "Broadcasts":
@@ -49,18 +51,32 @@ class Broadcasts:
         now = self.monotonic()
         self.partitions = {(SOURCE, p): Partition(since=now) for p in partitions}
         self.as_of = -math.inf
+        self.probe = lambda: None
 
-    def fetched(self, as_of: float) -> None:
-        self.as_of = as_of
-        self._fetched.set()
-        self._fetched.clear()
+    def refresh(self) -> float:
+        """`as_of` moved to the reader's last fetch, if everything it brought is read."""
+        live = self.probe()
+        if live is not None and live > self.as_of:
+            self.as_of = live
+        return self.as_of
 
     async def known_as_of(self, at: float, timeout_s: float) -> None:
-        """Waits (at most `timeout_s`) until the `*` events are known as of wall time `at`."""
+        """Waits (at most `timeout_s`) until the `*` events are known as of wall time `at`; it looks
+        at the reader's fetches directly, so it waits for the next fetch, not for the reader's loop."""
         deadline = time.monotonic() + timeout_s
-        while self.as_of < at and (left := deadline - time.monotonic()) > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._fetched.wait(), left)
+        while self.refresh() < at and time.monotonic() < deadline:
+            await asyncio.sleep(_PROBE_S)
+
+    def known_after(self, fetches: Mapping[int, tuple[int | None, int | None]]) -> float | None:
+        """As of when the `*` events are known, from each partition's last fetch (its wall time in ms
+        and high-water mark): None while a fetch brought records not read yet, or none came yet."""
+        times = []
+        for partition, (at_ms, highwater) in fetches.items():
+            read = self.partitions[(SOURCE, partition)]
+            if not at_ms or highwater is None or max(read.applied or 0, read.position or 0) < highwater:
+                return None
+            times.append(at_ms / 1000)
+        return min(times, default=None)
 
     def read(self, partition: int, offset: int, event: Event | Rejection) -> None:
         progress = self.partitions[(SOURCE, partition)]
@@ -112,6 +128,7 @@ async def watch(
             await asyncio.sleep(_BACKOFF_S[min(failures, len(_BACKOFF_S) - 1)])
             failures += 1
         finally:
+            broadcasts.probe = lambda: None  # a stopped reader's last fetch says nothing of now
             await consumer.stop()
 
 
@@ -128,6 +145,9 @@ async def _read(
     consumer.assign(tps)
     await consumer.seek_to_beginning(*tps)
     broadcasts.restart(sorted(known))
+    broadcasts.probe = lambda: broadcasts.known_after(
+        {tp.partition: (consumer.last_poll_timestamp(tp), consumer.highwater(tp)) for tp in tps}
+    )
     while True:
         batch = await consumer.getmany(*tps, timeout_ms=_POLL_MS)
         latest: Instant = 0
@@ -139,8 +159,6 @@ async def _read(
                     latest = max(latest, instant(event.occurred_at))
         for tp in tps:
             broadcasts.stand(tp.partition, await consumer.position(tp), consumer.highwater(tp))
-        polls = [consumer.last_poll_timestamp(tp) or 0 for tp in tps]
-        if all(polls):  # every partition fetched at least once
-            broadcasts.fetched(min(polls) / 1000)
+        broadcasts.refresh()
         if latest:
             broadcasts.forget_before(latest)
