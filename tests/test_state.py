@@ -148,3 +148,29 @@ def test_entries_of_the_old_layout_are_the_base_until_a_snapshot_replaces_them()
         states.save(restored)
     assert not any(_kind(k) not in (JOURNAL, SNAPSHOT) for k in table.latest)
     assert _copy(OfficeStates(POLICIES, table, fixed_wall).get(BLITAR)) == _copy(office)
+
+
+def test_a_step_written_again_in_fewer_chunks_after_a_kill_is_restored_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The next worker batches the records it reads again its own way: its rewrite of the step a kill
+    cut short may need fewer chunks, and a restore must not take the cut write's leftovers for part of it."""
+    monkeypatch.setattr(state, "CHUNK", 2)
+    events = _day()[:12]
+    first = Changelog()
+    states = OfficeStates(POLICIES, first, fixed_wall, snapshot_after=10_000)
+    office = states.get(BLITAR)
+    for event in events:
+        office.receive(event)
+    states.save(office)  # one step of twelve events
+    assert len(first.writes) >= 4, "the step needs several chunks"
+    table = Changelog(first.writes[:-1])  # killed before its last chunk
+    states = OfficeStates(POLICIES, table, fixed_wall, snapshot_after=10_000)
+    again = states.get(BLITAR)
+    assert _copy(again) == _copy(Office(POLICIES[BLITAR], fixed_wall)), "the cut step is not applied"
+    for event in events:  # one step an event this time: the first rewrites step 1, in fewer chunks
+        again.receive(event)
+        states.save(again)
+    assert _copy(again) == _copy(office)
+    restored = OfficeStates(POLICIES, Changelog(table.writes), fixed_wall).get(BLITAR)
+    assert _copy(restored) == _copy(office)

@@ -1,8 +1,6 @@
 """The agent and the timer: thin, they decode, hand to the desk, and send what it returns."""
 
 import asyncio
-import os
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -34,7 +32,7 @@ from streams.web.follower import Follower
 from streams.web.routes import build_app
 from streams.web.webserver import WebThread
 from streams.worker.broadcasts import watch
-from streams.worker.continuity import Continuity, GroupOffsets, restart
+from streams.worker.continuity import Continuity, GroupOffsets, leave, restart
 from streams.worker.desk import Desk, Handled
 from streams.worker.topics import Topics
 
@@ -120,9 +118,7 @@ def stop(exc: Exception, message: faust.types.Message) -> NoReturn:
     ended here, they stay uncommitted for the next start. The text may quote the event: type only."""
     log.error("agent_failed", error=type(exc).__name__, topic=message.topic, partition=message.partition,
               offset=message.offset)  # fmt: skip
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(70)
+    leave(70)
 
 
 def register(
@@ -225,8 +221,7 @@ def register(
                 # cancellation left the body and commit them as it stopped, unsent and unsaved.
                 log.info("stopped_mid_step", topic=message.topic, partition=message.partition,
                          offset=message.offset)  # fmt: skip
-                sys.stdout.flush()
-                os._exit(0)
+                leave(0)
             except Exception as exc:
                 stop(exc, message)
             now = time.monotonic()
