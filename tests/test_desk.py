@@ -12,9 +12,20 @@ from schemas.topics import SYSTEM_STATUS, TICKETS
 from streams.commands.policies import shipped_policies
 from streams.reading import Signal, decode_signal
 from streams.worker.broadcasts import Broadcasts
-from streams.worker.desk import Desk
+from streams.worker.desk import Desk, Handled
 from streams.worker.state import OfficeStates
-from tests.builders import BLITAR, at, call, fixed_wall, issue, model, outage_start
+from tests.builders import (
+    BLITAR,
+    JAKARTA,
+    MAKASSAR,
+    SINGARAJA,
+    at,
+    call,
+    fixed_wall,
+    issue,
+    model,
+    outage_start,
+)
 
 POLICIES = shipped_policies()
 TICK = Signal(BLITAR)
@@ -155,3 +166,18 @@ def test_records_handed_over_and_never_applied_are_found_dropped_after_a_while()
     assert dropped() is None, "one applied: they are coming"
     standing[SYSTEM_STATUS] = (4, 4, 4, fetched - 11.0)  # none of them ever applied
     assert dropped() == (SYSTEM_STATUS, 3, 0, 4)
+
+
+def test_a_step_of_many_events_writes_one_changelog_record_per_office_it_changed() -> None:
+    desk = _desk()
+    step = Handled()
+    for n in range(40):
+        for office, partition in ((BLITAR, 0), (SINGARAJA, 3)):
+            when = at(f"08:{n:02d}", zone=JAKARTA if office == BLITAR else MAKASSAR)
+            value = orjson.dumps(issue(f"{office}-{n}", when, office=office))
+            step.add(desk.on_input(TICKETS, partition, n, value))
+    writes = desk.save(step)
+    assert sorted((partition, key.split("\x1f")[:2]) for partition, key, _ in writes) == [
+        (0, [BLITAR, "j"]), (3, [SINGARAJA, "j"])
+    ]  # fmt: skip
+    assert desk.save(Handled()) == [], "an empty step writes nothing"
