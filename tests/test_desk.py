@@ -166,6 +166,8 @@ def test_records_handed_over_and_never_applied_are_found_dropped_after_a_while()
     assert dropped() is None, "one applied: they are coming"
     standing[SYSTEM_STATUS] = (4, 4, 4, fetched - 11.0)  # none of them ever applied
     assert dropped() == (SYSTEM_STATUS, 3, 0, 4)
+    desk.applied_before(SYSTEM_STATUS, 3, 4)  # below the group's committed offset: an earlier owner's
+    assert dropped() is None
 
 
 def test_a_step_of_many_events_writes_one_changelog_record_per_office_it_changed() -> None:

@@ -171,18 +171,26 @@ def register(
                       offset=message.offset, expected=gap[2])  # fmt: skip
             restart(continuity.seen_before | {gap})
 
-    def check_dropped() -> None:
-        """Records handed over but never applied (Faust dropped them): start afresh, as on a gap."""
+    async def check_dropped() -> None:
+        """Records handed over but never applied (Faust dropped them): start afresh, as on a gap.
+        Those below the group's committed offset were applied by an earlier owner: Faust fetched them
+        before its seek to that offset, and rightly skips them."""
         gap = desk.dropped(list(app.consumer.handed), DROPPED_AFTER_S)
-        if gap is not None and gap not in continuity.seen_before:
-            metrics.OFFSET_GAPS.labels(gap[0]).inc()
-            log.error("records_dropped", topic=gap[0], partition=gap[1], expected=gap[2], handed=gap[3])
-            restart(continuity.seen_before | {gap})
+        if gap is None or gap in continuity.seen_before:
+            return
+        committed = await group.committed(gap[:2])
+        if committed is not None and committed >= gap[3]:
+            log.info("skipped_below_committed", topic=gap[0], partition=gap[1], committed=committed)
+            desk.applied_before(gap[0], gap[1], committed)
+            return
+        metrics.OFFSET_GAPS.labels(gap[0]).inc()
+        log.error("records_dropped", topic=gap[0], partition=gap[1], expected=gap[2], handed=gap[3])
+        restart(continuity.seen_before | {gap})
 
     async def handle(message: faust.types.Message) -> Handled:
         await check_continuity(message)
         if message.topic == SIGNALS_TOPIC:  # a tick comes every second, whatever else does
-            check_dropped()
+            await check_dropped()
         # A `*` event produced before this record must be known first; the other reader of the
         # status topic usually fetched since, else it will within milliseconds.
         fetched_at = app.consumer.handed_at.get((message.topic, message.partition))

@@ -159,6 +159,11 @@ class Desk:
                 return topic, partition, applied, handed
         return None
 
+    def applied_before(self, topic: str, partition: int, offset: int) -> None:
+        """The records of a partition before `offset` were applied by an earlier owner of it."""
+        progress = self._input(topic, partition)
+        progress.applied = max(progress.applied or 0, offset)
+
     def _input(self, topic: str, partition: int) -> Partition:
         progress = self.inputs.get((topic, partition))
         if progress is None:
