@@ -184,7 +184,14 @@ def register(
             desk.applied_before(gap[0], gap[1], committed)
             return
         metrics.OFFSET_GAPS.labels(gap[0]).inc()
-        log.error("records_dropped", topic=gap[0], partition=gap[1], expected=gap[2], handed=gap[3])
+        log.error(
+            "records_dropped",
+            topic=gap[0],
+            partition=gap[1],
+            expected=gap[2],
+            handed=gap[3],
+            committed=committed,
+        )
         restart(continuity.seen_before | {gap})
 
     async def handle(message: faust.types.Message) -> Handled:
