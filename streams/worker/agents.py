@@ -32,7 +32,7 @@ from streams.web.follower import Follower
 from streams.web.routes import build_app
 from streams.web.webserver import WebThread
 from streams.worker.broadcasts import watch
-from streams.worker.continuity import Continuity, GroupOffsets, leave, restart
+from streams.worker.continuity import Continuity, Gap, GroupOffsets, leave, restart
 from streams.worker.desk import Desk, Handled
 from streams.worker.topics import Topics
 
@@ -159,6 +159,12 @@ def register(
         metrics.OFFSET_GAPS.labels(topic).inc()
     group = GroupOffsets(bootstrap, app.conf.id, client_options)
 
+    def start_afresh(gap: Gap, event: str, **fields: object) -> NoReturn:
+        """Records were lost before the agent: counted, logged, and read again by a fresh process."""
+        metrics.OFFSET_GAPS.labels(gap[0]).inc()
+        log.error(event, topic=gap[0], partition=gap[1], **fields)
+        restart(continuity.seen_before | {gap})
+
     async def check_continuity(message: faust.types.Message) -> None:
         """On a gap before this record, log it and start the worker afresh; it never returns then."""
         tp = (message.topic, message.partition)
@@ -166,10 +172,7 @@ def register(
             continuity.start(tp, await group.committed(tp))
         gap = continuity.gap(tp, message.offset)
         if gap is not None:
-            metrics.OFFSET_GAPS.labels(message.topic).inc()
-            log.error("offset_gap", topic=message.topic, partition=message.partition,
-                      offset=message.offset, expected=gap[2])  # fmt: skip
-            restart(continuity.seen_before | {gap})
+            start_afresh(gap, "offset_gap", offset=message.offset, expected=gap[2])
 
     async def check_dropped() -> None:
         """Records handed over but never applied (Faust dropped them): start afresh, as on a gap.
@@ -178,21 +181,13 @@ def register(
         gap = desk.dropped(list(app.consumer.handed), DROPPED_AFTER_S)
         if gap is None or gap in continuity.seen_before:
             return
-        committed = await group.committed(gap[:2])
-        if committed is not None and committed >= gap[3]:
-            log.info("skipped_below_committed", topic=gap[0], partition=gap[1], committed=committed)
-            desk.applied_before(gap[0], gap[1], committed)
+        topic, partition, applied, handed = gap
+        committed = await group.committed((topic, partition))
+        if committed is not None and committed >= handed:
+            log.info("skipped_below_committed", topic=topic, partition=partition, committed=committed)
+            desk.applied_before(topic, partition, committed)
             return
-        metrics.OFFSET_GAPS.labels(gap[0]).inc()
-        log.error(
-            "records_dropped",
-            topic=gap[0],
-            partition=gap[1],
-            expected=gap[2],
-            handed=gap[3],
-            committed=committed,
-        )
-        restart(continuity.seen_before | {gap})
+        start_afresh(gap, "records_dropped", expected=applied, handed=handed, committed=committed)
 
     async def handle(message: faust.types.Message) -> Handled:
         await check_continuity(message)
