@@ -1,6 +1,7 @@
 """Replay's fast path gives what the models give: the msgspec decoder accepts and rejects what the
 event models do, and records encoded from dicts are the bytes the models encode."""
 
+import gc
 import io
 import json
 import re
@@ -140,6 +141,19 @@ def test_records_encoded_without_models_are_the_models_bytes_on_a_generated_log(
 def test_records_encoded_without_models_are_the_models_bytes_on_the_examples(name: str) -> None:
     fast, models = fast_and_models(Path(EXAMPLES / name).read_bytes().splitlines())
     assert fast and fast == models
+
+
+def test_replay_collects_cycles_rarely_and_gives_the_pace_back() -> None:
+    before, seen = gc.get_threshold(), list[tuple[int, int, int]]()
+
+    def lines() -> Iterable[bytes]:
+        for line in MONTH[:50]:
+            seen.append(gc.get_threshold())  # as replay reads each line
+            yield line
+
+    run(lines(), io.BytesIO(), POLICIES)  # type: ignore[arg-type]
+    assert len(seen) == 50 and all(t[0] >= 10 * before[0] and t[1:] == before[1:] for t in seen)
+    assert gc.get_threshold() == before
 
 
 def test_a_wrapped_record_is_left_to_the_models_even_with_its_keys_escaped() -> None:
