@@ -3,7 +3,11 @@ connections and event streams, the header-read timeout, the stream lifetime, a r
 its stream, strict audit dates, the public page's cache, and /ready going stale with the agent."""
 
 import asyncio
+import os
 import re
+import socket
+import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,7 +22,7 @@ from streams.web import routes as pages
 from streams.web.access import Access, Tokens
 from streams.web.audit import AuditBusy, AuditLog, needles
 from streams.web.board import Views
-from streams.web.webserver import Connections, runner
+from streams.web.webserver import WEB_NICENESS, Connections, WebThread, runner
 from streams.worker import agents
 
 STAFF = "staff-token-0123456789abcdef"
@@ -245,3 +249,26 @@ def test_no_page_has_an_inline_script() -> None:
         if page.name.endswith(".html"):
             text = page.read_text("utf-8")
             assert "<script>" not in text and " on" + "click=" not in text, page.name
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own niceness is Linux's")
+async def test_the_web_thread_gives_way_to_the_deciding_thread_for_the_cores() -> None:
+    async def niceness(request: web.Request) -> web.Response:
+        return web.json_response(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    def build() -> web.Application:
+        app = web.Application()
+        app.router.add_get("/", niceness)
+        return app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    thread = WebThread(build, "127.0.0.1", port)
+    await thread.start()
+    try:
+        got = await raw(port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", until=None)
+    finally:
+        await thread.stop()
+    ours = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert got.split(b"\r\n\r\n", 1)[1].strip() == str(min(19, ours + WEB_NICENESS)).encode()

@@ -5,7 +5,9 @@ The limits are constants, listed in the README's "Access" section."""
 
 import asyncio
 import contextlib
+import os
 import resource
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -23,6 +25,8 @@ from streams.logs import log
 # proxy's address: the per-address cap then bounds the proxy, so it sits above a board's needs.
 MAX_CONNECTIONS = 2048
 MAX_CONNECTIONS_PER_ADDRESS = 256
+# How much less the web thread weighs for the OS than the deciding thread when the cores are short.
+WEB_NICENESS = 10
 # Seconds an idle connection is kept, and (aiohttp closes a connection whose request is incomplete
 # when it fires) the time a client has to send a request's headers from its connection or its
 # previous answer: a client sending partial headers holds a socket this long at most.
@@ -189,6 +193,11 @@ class WebThread(mode.Service):
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 15.0)
 
     def _run(self) -> None:
+        if sys.platform == "linux":  # a thread's own niceness there: the OS runs the deciding thread first
+            me = threading.get_native_id()
+            nicer = min(19, os.getpriority(os.PRIO_PROCESS, me) + WEB_NICENESS)
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, me, nicer)
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         self._loop = loop
