@@ -17,6 +17,9 @@ SCENARIOS = {
     "e: one killed for good": (
         "tests/test_chaos.py::test_partitions_of_a_worker_killed_for_good_move_to_the_other"
     ),
+    "f: stopped and restarted": (
+        "tests/test_worker_kafka.py::test_a_restarted_worker_loses_nothing_and_contradicts_nothing"
+    ),
 }
 
 
