@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from streams.worker.continuity import Continuity, format_gaps, parse_gaps
+from streams.worker.continuity import Continuity, format_gaps, lost, parse_gaps
 
 TP = ("queue.tickets", 0)
 
@@ -48,3 +48,9 @@ def test_a_restart_runs_the_same_command_again_in_this_process(tmp_path: Path) -
     done = subprocess.run([sys.executable, "-c", script, "schemas", "--out", str(tmp_path)], timeout=60)
     assert done.returncode == 0
     assert sorted(p.name for p in tmp_path.glob("*.json"))
+
+
+def test_records_dropped_are_lost_until_the_committed_offset_is_past_them() -> None:
+    dropped = ("ops.system-status", 2, 0, 2)  # handed over up to offset 2, none applied
+    assert lost(dropped, None) and lost(dropped, 1)
+    assert not lost(dropped, 2) and not lost(dropped, 5)  # an earlier owner applied them

@@ -32,7 +32,7 @@ from streams.web.follower import Follower
 from streams.web.routes import build_app
 from streams.web.webserver import WebThread
 from streams.worker.broadcasts import watch
-from streams.worker.continuity import Continuity, Gap, GroupOffsets, leave, restart
+from streams.worker.continuity import Continuity, Gap, GroupOffsets, leave, lost, restart
 from streams.worker.desk import Desk, Handled
 from streams.worker.topics import Topics
 
@@ -179,15 +179,16 @@ def register(
         Those below the group's committed offset were applied by an earlier owner: Faust fetched them
         before its seek to that offset, and rightly skips them."""
         gap = desk.dropped(list(app.consumer.handed), DROPPED_AFTER_S)
-        if gap is None or gap in continuity.seen_before:
+        if gap is None:
             return
         topic, partition, applied, handed = gap
         committed = await group.committed((topic, partition))
-        if committed is not None and committed >= handed:
+        if committed is not None and not lost(gap, committed):
             log.info("skipped_below_committed", topic=topic, partition=partition, committed=committed)
             desk.applied_before(topic, partition, committed)
             return
-        start_afresh(gap, "records_dropped", expected=applied, handed=handed, committed=committed)
+        start_afresh(gap, "records_dropped", expected=applied, handed=handed, committed=committed,
+                     again=gap in continuity.seen_before)  # fmt: skip
 
     async def handle(message: faust.types.Message) -> Handled:
         await check_continuity(message)

@@ -53,6 +53,13 @@ class Continuity:
         return None
 
 
+def lost(dropped: Gap, committed: int | None) -> bool:
+    """Records handed over and never applied are lost unless the group's committed offset is past them
+    (an earlier owner applied them). Unlike an offset gap, the same loss after a restart is no hole in
+    the log: the records are there, so it is never accepted (accepted once, a `*` outage was lost)."""
+    return committed is None or committed < dropped[3]
+
+
 def parse_gaps(text: str) -> set[Gap]:
     gaps = set()
     for item in filter(None, text.split(";")):
