@@ -9,7 +9,8 @@ from typing import Any, NoReturn
 import faust
 import orjson
 from aiohttp import web as aioweb
-from aiokafka.errors import IllegalStateError
+from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError, KafkaError
 from faust.exceptions import ConsumerNotStarted
 
 from schemas.records import (
@@ -165,11 +166,25 @@ def register(
         log.error(event, topic=gap[0], partition=gap[1], **fields)
         restart(continuity.seen_before | {gap})
 
+    async def resume_offset(tp: tuple[str, int]) -> int | None:
+        """The group's committed offset; with none, the partition's first, as a group with no commit reads
+        from there: records dropped before the first one handed over are a gap too (one run lost a
+        `*` outage so). None when neither is known: from the first record handed over."""
+        committed = await group.committed(tp)
+        if committed is not None:
+            return committed
+        first = TopicPartition(*tp)
+        try:
+            return (await app.consumer.earliest_offsets(first)).get(first)
+        except KafkaError as exc:
+            log.warning("first_offset_unknown", topic=tp[0], partition=tp[1], error=type(exc).__name__)
+            return None
+
     async def check_continuity(message: faust.types.Message) -> None:
         """On a gap before this record, log it and start the worker afresh; it never returns then."""
         tp = (message.topic, message.partition)
         if not continuity.knows(tp):
-            continuity.start(tp, await group.committed(tp))
+            continuity.start(tp, await resume_offset(tp))
         gap = continuity.gap(tp, message.offset)
         if gap is not None:
             start_afresh(gap, "offset_gap", offset=message.offset, expected=gap[2])

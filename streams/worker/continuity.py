@@ -35,7 +35,8 @@ class Continuity:
         return tp in self.expected
 
     def start(self, tp: Partition, committed: int | None) -> None:
-        """Where the group's committed offset says this partition resumes (None: from its first record)."""
+        """Where the group's committed offset (or, with none, the partition's first offset) says this
+        partition resumes; None: from its first record handed over."""
         if committed is not None and committed >= 0:
             self.expected[tp] = committed
 
