@@ -5,7 +5,6 @@ its stream, strict audit dates, the public page's cache, and /ready going stale 
 import asyncio
 import os
 import re
-import socket
 import sys
 import threading
 import time
@@ -17,6 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
+from streams.commands.broker import free_port
 from streams.commands.policies import load_policies
 from streams.web import routes as pages
 from streams.web.access import Access, Tokens
@@ -261,9 +261,7 @@ async def test_the_web_thread_gives_way_to_the_deciding_thread_for_the_cores() -
         app.router.add_get("/", niceness)
         return app
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     thread = WebThread(build, "127.0.0.1", port)
     await thread.start()
     try:
