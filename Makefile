@@ -33,7 +33,7 @@ bench: $(STAMP)
 
 # Each live-equals-replay scenario ten times in a row (about 40 minutes).
 soak: $(STAMP)
-	$(BIN)/python -m tests.benchmarks.soak
+	RUNS=$(or $(RUNS),10) FRESH=$(FRESH) $(BIN)/python -m tests.benchmarks.soak
 
 schemas: $(STAMP)
 	$(BIN)/kompensasi schemas

@@ -63,7 +63,7 @@ _ORDER_AT_INSTANT = {
     "claim_submitted": (_CLAIM, 0),
     "complaint_filed": (_CLAIM, 1),
 }
-_WITHHELD = "(withheld)"
+WITHHELD = "(withheld)"  # a buffered review's reason, never written: restored as this
 _PURGE_EVERY: Instant = 60 * 1_000_000
 
 
@@ -574,7 +574,7 @@ class Office:
                 case "b":
                     data = dict(value)
                     if data.get("type") == "review_flagged":
-                        data["reason"] = _WITHHELD
+                        data["reason"] = WITHHELD
                     event = EVENT.validate_python(data)
                     rank, order = _ORDER_AT_INSTANT[event.type]
                     heapq.heappush(

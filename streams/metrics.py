@@ -97,7 +97,7 @@ LATENCY = Histogram(
 )  # fmt: skip
 UNREADABLE = Counter(
     "kompensasi_unreadable_records_total",
-    "Records of an output or signals topic that do not decode into their model, skipped.",
+    "Records of an output, signals or state topic that do not decode into what it holds, skipped.",
     ["topic"],
     registry=REGISTRY,
 )

@@ -94,12 +94,21 @@ def unreadable(topic: str, partition: int, offset: int, why: Unreadable) -> None
     log.warning("unreadable_record", topic=topic, partition=partition, offset=offset, reason=why.reason)
 
 
+def unreadable_state(topic: str, office_id: str, why: str) -> None:
+    """Counts and logs a state table record a restore skipped: its office and why, never its bytes."""
+    metrics.UNREADABLE.labels(topic).inc()
+    log.warning("unreadable_record", topic=topic, office=office_id, reason=why)
+
+
 def log_time(timestamp_ms: int | None) -> datetime | None:
     """A Kafka timestamp (ms) as a time; None when the record has none (-1, or 0 from a client that
-    never set it: not a record written in 1970)."""
+    never set it: not a record written in 1970) or one past any date (a producer sets any it likes)."""
     if timestamp_ms is None or timestamp_ms <= 0:
         return None
-    return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+    try:
+        return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 class Reader:

@@ -1,6 +1,8 @@
 """Integration-test plumbing: the embedded broker, worker processes, a generated day, comparisons."""
 
 import json
+import os
+import random
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -10,6 +12,7 @@ import orjson
 
 from schemas.topics import DEAD_LETTERS, DECISIONS, OFFICE_STATUS, OUTPUT_TOPICS
 from streams.codec import topic_of
+from streams.commands.feed import produce_paced
 from streams.commands.policies import load_policies
 from streams.commands.replay import replay
 from streams.commands.simulate import closing_event, office_day
@@ -18,6 +21,14 @@ from streams.commands.supervise import WorkerProcess
 POLICY_DIR = str(Path(__file__).parent / "policies")
 PARTITIONS = 4
 DAY = date(2026, 3, 2)
+# `make soak SEED=N` runs the scenarios on days (and kill times) no test was shaped by.
+SEED_SHIFT = int(os.environ.get("KOMPENSASI_TEST_SEED", "0"))
+# Arrival may trail occurred_at by this much: under the test policies' 60 s of allowed lateness.
+ARRIVAL_SPREAD_S = 45
+
+
+def seeded(seed: int) -> int:
+    return seed + 1000 * SEED_SHIFT
 
 
 def generated_day(applicants: int = 80, seed: int = 7) -> list[dict[str, Any]]:
@@ -25,7 +36,7 @@ def generated_day(applicants: int = 80, seed: int = 7) -> list[dict[str, Any]]:
     policies = load_policies([POLICY_DIR])
     events: list[Any] = []
     for policy in policies:
-        events += office_day(policy, DAY, applicants=applicants, seed=seed)
+        events += office_day(policy, DAY, applicants=applicants, seed=seeded(seed))
     events.append(
         {"event_id": "nationwide-1", "type": "outage_started", "office_id": "*",
          "occurred_at": "2026-03-02T13:10:00+07:00", "outage_id": "N1", "system": "SMART"}
@@ -38,6 +49,29 @@ def generated_day(applicants: int = 80, seed: int = 7) -> list[dict[str, Any]]:
     for policy in policies:
         events.append(closing_event(policy, DAY))
     return sorted(events, key=lambda e: datetime.fromisoformat(e["occurred_at"]))
+
+
+def arriving(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events in an arrival order within the allowed lateness (one for each day): each up to
+    ARRIVAL_SPREAD_S behind its occurred_at, so events of one topic and partition overtake each other."""
+    rng = random.Random(f"{SEED_SHIFT}/{events[0]['event_id'] if events else ''}")
+    arrivals = sorted((_seconds(e) + rng.uniform(0, ARRIVAL_SPREAD_S), n) for n, e in enumerate(events))
+    return [events[n] for _, n in arrivals]
+
+
+async def produce_day(
+    bootstrap: str,
+    events: list[dict[str, Any]],
+    pause_s: float = 0.15,
+    on_chunk: Any = None,
+    chunk_s: float = 600,
+) -> None:
+    """The day in compressed time (`chunk_s` of event time, then `pause_s`), in an arrival order."""
+    await produce_paced(bootstrap, arriving(events), chunk_s, pause_s, on_chunk, in_arrival_order=True)
+
+
+def _seconds(event: dict[str, Any]) -> float:
+    return datetime.fromisoformat(event["occurred_at"]).timestamp()
 
 
 def replayed(events: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
@@ -98,3 +132,34 @@ def assert_same_as_replay(got: list[tuple[str, dict[str, Any]]], events: list[di
         if topic == "queue.priority-tickets" and v["type"] == "priority_ticket_assigned":
             key = (v["office_id"], v["service_day"], v["priority_no"])
             assert numbers.setdefault(key, v["ticket_id"]) == v["ticket_id"], "a priority number given twice"
+
+
+# The state table's records as anyone with access could write them: each under one of an office's
+# own keys (slots no short day reaches), each unreadable in its own way.
+_SEP = "\x1f"
+_HOSTILE_VALUES = [
+    b"\xff\xfe{\x80", b"{", b"[1, 2]", b"42", b'"text"', b"null", b"{}", b'{"s": "x"}',
+    orjson.dumps({"s": 1, "w": "w", "i": 0, "n": 1, "c": "not a list"}),
+    orjson.dumps({"s": 1, "w": "w", "i": 0, "n": 1, "c": [["t", "T", [1, 2]]]}),
+    orjson.dumps({"s": 3, "w": "w", "i": 0, "n": 1, "c": []}),  # a chunk, in a slot not its step's
+    b"[" * 20_000 + b"]" * 20_000,
+]  # fmt: skip
+
+
+def hostile_state(office: str) -> tuple[list[tuple[bytes | None, bytes | None]], int]:
+    """Records under the office's own keys, each key last written with something unreadable, and how
+    many of them a restore must skip (null under an entry's own key deletes it: nothing to skip)."""
+    records: list[tuple[bytes | None, bytes | None]] = []
+    skipped = 0
+    for n, value in enumerate(_HOSTILE_VALUES):
+        for key, counted in (
+            (f"{office}{_SEP}j{_SEP}{4000 + n}{_SEP}0", True),  # journal slots a short day never reaches
+            (f"{office}{_SEP}S{_SEP}{n % 2}{_SEP}{100 + n}", True),  # snapshot chunks past any real one
+            (f"{office}{_SEP}t{_SEP}T-hostile-{n}", value != b"null"),
+            (f"{office}{_SEP}x{n}{_SEP}", value != b"null"),
+        ):
+            records.append((key.encode(), value))
+            skipped += counted
+    records += [(f"{office}{_SEP}".encode() + b"\xff\xfe", b"{}"), (None, b"{}"), (b"\xff", b"{}")]
+    records += [(f"{office}{_SEP}j{_SEP}3999{_SEP}0".encode(), None)]  # a tombstone of no entry
+    return records, skipped + 1

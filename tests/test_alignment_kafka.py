@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 from rules.clock import instant
 from schemas.topics import INPUT_TOPICS, SYSTEM_STATUS, TICKETS
 from streams.commands.broker import Broker
-from streams.commands.feed import OutputReader, produce_paced, produce_raw, topic_for
+from streams.commands.feed import OutputReader, produce_raw, topic_for
 from streams.commands.policies import load_policies
 from streams.commands.supervise import WorkerProcess, wait_all_ready
 from streams.reading import SIGNALS_TOPIC, log_time, read_event
@@ -29,6 +29,7 @@ from tests.kafka import (
     assert_same_as_replay,
     generated_day,
     new_worker,
+    produce_day,
 )
 
 pytestmark = pytest.mark.broker
@@ -40,7 +41,7 @@ def test_a_day_on_the_broker_before_the_worker_starts(broker: Broker, tmp_path: 
     events = generated_day(seed=51)
 
     async def scenario() -> list[tuple[str, dict[str, Any]]]:
-        await produce_paced(broker.address, events, chunk_s=86_400 * 3, pause_s=0)
+        await produce_day(broker.address, events, pause_s=0, chunk_s=86_400 * 3)
         worker = new_worker(broker.url, tmp_path, "w1").start()
         try:
             async with OutputReader(broker.address) as reader:

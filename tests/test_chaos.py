@@ -10,9 +10,17 @@ from typing import Any
 import pytest
 
 from streams.commands.broker import Broker
-from streams.commands.feed import OutputReader, produce_paced
+from streams.commands.feed import OutputReader
 from streams.commands.supervise import wait_all_ready
-from tests.kafka import PARTITIONS, assert_in_time, assert_same_as_replay, generated_day, new_worker
+from tests.kafka import (
+    PARTITIONS,
+    assert_in_time,
+    assert_same_as_replay,
+    generated_day,
+    new_worker,
+    produce_day,
+    seeded,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -26,7 +34,7 @@ async def _stream(
     loaded machine either silence outlasted the quiet window, so quiet only counts once `settle`
     returned and `ready` still holds after it."""
     async with OutputReader(broker.address) as reader:
-        await produce_paced(broker.address, events, chunk_s=600, pause_s=0.15, on_chunk=between)
+        await produce_day(broker.address, events, on_chunk=between)
         for _ in range(3):
             await asyncio.to_thread(settle)
             await reader.until_quiet(quiet_s=12, limit_s=180)
@@ -37,7 +45,7 @@ async def _stream(
 
 def test_a_worker_killed_again_and_again_loses_nothing(broker: Broker, tmp_path: Path) -> None:
     events = generated_day(seed=41)
-    chance = random.Random(41)
+    chance = random.Random(seeded(41))
     kill_at = sorted(chance.sample(range(4, 50), 3))  # chunks of ten event-minutes
     worker = new_worker(broker.url, tmp_path, "w1").start()
     chunks = {"seen": 0, "killed": 0}

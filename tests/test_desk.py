@@ -179,7 +179,7 @@ def test_a_step_of_many_events_writes_one_changelog_record_per_office_it_changed
             value = orjson.dumps(issue(f"{office}-{n}", when, office=office))
             step.add(desk.on_input(TICKETS, partition, n, value))
     writes = desk.save(step)
-    assert sorted((partition, key.split("\x1f")[:2]) for partition, key, _ in writes) == [
+    assert sorted((partition, key.decode().split("\x1f")[:2]) for partition, key, _ in writes) == [
         (0, [BLITAR, "j"]), (3, [SINGARAJA, "j"])
     ]  # fmt: skip
     assert desk.save(Handled()) == [], "an empty step writes nothing"

@@ -17,7 +17,7 @@ from oversight.disclosure import public_summary
 from schemas.topics import DEAD_LETTERS, INPUT_TOPICS, OFFICE_STATUS, TOPIC_OF_RECORD
 from streams.codec import encode, topic_of
 from streams.commands.broker import Broker
-from streams.commands.feed import OutputReader, produce_paced, topic_for
+from streams.commands.feed import OutputReader, topic_for
 from streams.commands.policies import load_policies
 from streams.commands.replay import replay
 from streams.commands.supervise import WorkerProcess, wait_all_ready
@@ -31,6 +31,7 @@ from tests.kafka import (
     canonical,
     generated_day,
     new_worker,
+    produce_day,
     replayed,
 )
 
@@ -268,7 +269,7 @@ def test_hostile_records_on_every_topic_stop_nothing_and_change_nothing(
 
     async def run() -> list[tuple[str, dict[str, Any]]]:
         async with OutputReader(broker.address, [*OUTPUTS_FOLLOWED, DEAD_LETTERS]) as reader:
-            await produce_paced(broker.address, events, chunk_s=600, pause_s=0.1, on_chunk=midway)
+            await produce_day(broker.address, events, pause_s=0.1, on_chunk=midway)
             await reader.until_quiet(quiet_s=8, limit_s=90)
             return reader.records
 

@@ -22,6 +22,7 @@ from streams.reading import (
     Unreadable,
     decode_record,
     decode_signal,
+    log_time,
     read_event,
 )
 from streams.web import follower as following
@@ -101,6 +102,13 @@ def test_the_future_rule_is_against_the_log_time_or_the_wall_clock_whichever_is_
     # Read two days later it is still what the agent dead-lettered when it was written.
     assert isinstance(read_event(raw, OFFICES, NOW, NOW + timedelta(days=2)), Rejection)
     assert isinstance(read_event(raw, OFFICES, NOW + timedelta(days=30), NOW), Rejection)
+
+
+@pytest.mark.parametrize("timestamp_ms", [None, -1, 0, 253_402_300_800_000, 2**63 - 1])
+def test_a_log_time_no_date_can_hold_is_no_log_time(timestamp_ms: int | None) -> None:
+    """A producer sets any timestamp it likes: year 10000 must not stop the reader of its record."""
+    assert log_time(timestamp_ms) is None
+    assert not isinstance(read_event(orjson.dumps(OUTAGE), OFFICES, log_time(timestamp_ms), NOW), Rejection)
 
 
 def test_a_signal_is_a_tick_or_a_copy_of_a_nationwide_event() -> None:

@@ -6,49 +6,51 @@ from typing import Any
 import orjson
 import pytest
 
+from rules.entries import readable
 from rules.office import Office
+from rules.ticket import Ticket
 from schemas.records import Record
 from streams.commands.policies import shipped_policies
 from streams.commands.simulate import office_day
 from streams.worker import state
 from streams.worker.state import JOURNAL, SNAPSHOT, OfficeStates, table_key
 from tests.builders import BLITAR, DAY, canonical, fixed_wall, model
+from tests.kafka import hostile_state
 
 POLICIES = {p.office_id: p for p in shipped_policies()}
 
 
-class Changelog(MutableMapping[str, Any]):
+class Changelog(MutableMapping[bytes, bytes]):
     """A table that keeps every write in order, as its changelog topic does."""
 
-    def __init__(self, writes: list[tuple[str, Any]] | None = None) -> None:
-        self.writes: list[tuple[str, Any]] = []
-        self.latest: dict[str, Any] = {}
+    def __init__(self, writes: list[tuple[bytes, bytes | None]] | None = None) -> None:
+        self.writes: list[tuple[bytes, bytes | None]] = []
+        self.latest: dict[bytes, bytes] = {}
         for key, value in writes or []:
             self[key] = value
 
-    def __getitem__(self, key: str) -> Any:
+    def __getitem__(self, key: bytes) -> bytes:
         return self.latest[key]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        value = orjson.loads(orjson.dumps(value))  # as the changelog's JSON would give it back
+    def __setitem__(self, key: bytes, value: bytes | None) -> None:
         self.writes.append((key, value))
         if value is None:
             self.latest.pop(key, None)
         else:
             self.latest[key] = value
 
-    def __delitem__(self, key: str) -> None:
+    def __delitem__(self, key: bytes) -> None:
         self[key] = None
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[bytes]:
         return iter(self.latest)
 
     def __len__(self) -> int:
         return len(self.latest)
 
 
-def _kind(key: str) -> str:
-    return key.split("\x1f")[1]
+def _kind(key: bytes) -> str:
+    return key.decode().split("\x1f")[1]
 
 
 def _copy(office: Office) -> dict[tuple[str, str], Any]:
@@ -98,7 +100,7 @@ def test_a_restore_from_any_prefix_of_the_changelog_holds_whole_steps(
     run = Run(_day(), snapshot_after)
     assert all(value is not None for _, value in run.table.writes), "a slot is overwritten, never deleted"
     if chunk == 2:
-        assert any(_kind(k) == JOURNAL and not k.endswith("\x1f0") for k, _ in run.table.writes)
+        assert any(_kind(k) == JOURNAL and not k.endswith(b"\x1f0") for k, _ in run.table.writes)
     kinds = {_kind(key) for key, _ in run.table.writes}
     assert JOURNAL in kinds and (SNAPSHOT in kinds) == (snapshot_after < 100 or slots < 100)
     for cut in range(len(run.table.writes) + 1):
@@ -138,7 +140,7 @@ def test_entries_of_the_old_layout_are_the_base_until_a_snapshot_replaces_them()
         office.receive(event)
     table = Changelog()
     for (kind, key), value in office.entries().items():
-        table[table_key(BLITAR, kind, key)] = value
+        table[table_key(BLITAR, kind, key)] = orjson.dumps(value)
     states = OfficeStates(POLICIES, table, fixed_wall, snapshot_after=5)
     restored = states.get(BLITAR)
     assert _copy(restored) == _copy(office)
@@ -174,3 +176,68 @@ def test_a_step_written_again_in_fewer_chunks_after_a_kill_is_restored_whole(
     assert _copy(again) == _copy(office)
     restored = OfficeStates(POLICIES, Changelog(table.writes), fixed_wall).get(BLITAR)
     assert _copy(restored) == _copy(office)
+
+
+def test_a_restore_skips_and_counts_what_is_no_state_and_restores_the_rest() -> None:
+    run = Run(_day(), snapshot_after=25)
+    clean = OfficeStates(POLICIES, Changelog(run.table.writes), fixed_wall).get(BLITAR)
+    hostile, skipped = hostile_state(BLITAR)
+    skips: list[tuple[str, str]] = []
+    mixed = Changelog(run.table.writes[:7] + hostile + run.table.writes[7:])
+    restored = OfficeStates(POLICIES, mixed, fixed_wall, on_unreadable=lambda *why: skips.append(why)).get(
+        BLITAR
+    )
+    assert _copy(restored) == _copy(clean)
+    assert len(skips) == skipped and {office for office, _ in skips} == {BLITAR}
+    assert {reason for _, reason in skips} == {
+        "key_not_utf8",
+        "not_json",
+        "not_a_chunk",
+        "wrong_slot",
+        "not_an_entry",
+    }
+
+
+def _ticket(**fields: Any) -> list[Any]:
+    office = Office(POLICIES[BLITAR], fixed_wall)
+    for event in _day()[:20]:
+        office.receive(event)
+    (entry,) = [v for (kind, _), v in office.entries().items() if kind == "t"][:1]
+    names = list(Ticket.__slots__)
+    return [
+        fields.get(name, value) for name, value in zip(names, orjson.loads(orjson.dumps(entry)), strict=True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "value"),
+    [
+        ("t", "T", {"deadline": "tomorrow"}),
+        ("t", "T", {"deadline": 10**30}),  # past any local time: the rules would overflow on it
+        ("t", "T", {"smart_registered": 1}),
+        ("t", "T", {"service_day": "2026-02-30"}),
+        ("t", "T", {"outcome": "eligible", "decided_at": None}),  # a revocation would need both
+        ("t", "T", {"outcome": "maybe"}),
+        ("t", "T", {"claims": [["c1", "granted", [], "noon"]]}),
+        ("clock", "", [1, "x"]),
+        ("o", "k", [None, None]),
+        ("r", "A", [["x"], []]),
+        ("p", "not-a-day", 3),
+        ("p", "2026-03-02", -1),
+        ("b", "E", {"type": "ticket_teleported"}),
+        ("e", "E", True),
+        ("unknown", "", 1),
+    ],
+)
+def test_an_entry_the_rules_could_not_work_on_is_not_readable(kind: str, key: str, value: Any) -> None:
+    entry = _ticket(**value) if kind == "t" else value
+    assert not readable(kind, key, entry)
+
+
+def test_every_entry_an_office_writes_is_readable() -> None:
+    office = Office(POLICIES[BLITAR], fixed_wall)
+    for event in _day():
+        office.receive(event)
+    entries = {k: orjson.loads(orjson.dumps(v)) for k, v in office.entries().items()}
+    assert {kind for kind, _ in entries} >= {"clock", "t", "o", "r", "p", "s", "e", "b"}
+    assert [k for k, v in entries.items() if not readable(*k, v)] == []

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from streams.commands.broker import Broker
-from streams.commands.feed import OutputReader, produce_paced, produce_raw
+from streams.commands.feed import OutputReader, produce_raw
 from streams.commands.supervise import wait_all_ready
 from tests.kafka import (
     PARTITIONS,
@@ -17,6 +17,7 @@ from tests.kafka import (
     assert_same_as_replay,
     generated_day,
     new_worker,
+    produce_day,
     replayed,
 )
 
@@ -27,7 +28,7 @@ async def _run_day(broker: Broker, events: list, bad: list[tuple[str, bytes | No
                    between=None) -> list:  # fmt: skip
     async with OutputReader(broker.address) as reader:
         await produce_raw(broker.address, bad)
-        await produce_paced(broker.address, events, chunk_s=600, pause_s=0.15, on_chunk=between)
+        await produce_day(broker.address, events, on_chunk=between)
         # Every record replay gives, however long a restart after a dropped fetch keeps the worker
         # quiet (a group join of 10-15 s: README, "Guarantees"), then anything more: an extra record
         # or a contradiction that follows still comes within 10 s.

@@ -25,14 +25,19 @@ async def produce_paced(
     chunk_s: float = 600.0,
     pause_s: float = 0.1,
     on_chunk: Callable[[datetime], Awaitable[None]] | None = None,
+    in_arrival_order: bool = False,
 ) -> None:
-    """Sends events in order of occurred_at, `chunk_s` of event time at a time, pausing between chunks:
-    a day in compressed time that stays within the allowed lateness across topics."""
+    """Sends events in order of occurred_at (or as given, `in_arrival_order`), `chunk_s` of event time
+    at a time, pausing between chunks: a day in compressed time within the allowed lateness across topics."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     await producer.start()
     try:
-        ordered = sorted(events, key=lambda e: datetime.fromisoformat(e["occurred_at"]).timestamp())
-        first = datetime.fromisoformat(ordered[0]["occurred_at"]).timestamp() if ordered else 0.0
+        ordered = (
+            list(events)
+            if in_arrival_order
+            else sorted(events, key=lambda e: datetime.fromisoformat(e["occurred_at"]).timestamp())
+        )
+        first = min((datetime.fromisoformat(e["occurred_at"]).timestamp() for e in ordered), default=0.0)
         chunk = 0
         for event in ordered:
             at = datetime.fromisoformat(event["occurred_at"])

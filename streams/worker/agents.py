@@ -3,8 +3,8 @@
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any, NoReturn
+from datetime import datetime
+from typing import NoReturn
 
 import faust
 import orjson
@@ -73,8 +73,8 @@ class Readiness:
 
 
 def written_at(message: faust.types.Message) -> datetime | None:
-    """The record's log timestamp (Faust gives seconds), None when it has none."""
-    return datetime.fromtimestamp(message.timestamp, UTC) if message.timestamp > 0 else None
+    """The record's log timestamp (Faust gives seconds), None when it has none or no usable one."""
+    return log_time(round(message.timestamp * 1000))
 
 
 def survives(name: str, body: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
@@ -126,7 +126,7 @@ def register(
     app: faust.App,
     topics: Topics,
     desk: Desk,
-    changelog: Callable[[list[tuple[int, str, Any]]], Awaitable[None]],
+    changelog: Callable[[list[tuple[int, bytes, bytes | None]]], Awaitable[None]],
     tick_interval_s: float,
     bootstrap: str,
     client_options: dict[str, object],

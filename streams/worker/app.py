@@ -5,7 +5,6 @@ import ssl
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 import faust
 from faust.auth import Credentials
@@ -14,6 +13,7 @@ from schemas.topics import INPUT_TOPICS
 from streams import metrics
 from streams.logs import configure as configure_logs
 from streams.logs import log, logging_config
+from streams.reading import unreadable_state
 from streams.settings import Settings
 from streams.web.access import Access, TokenError, Tokens
 from streams.worker.agents import register
@@ -91,16 +91,22 @@ def create_app(settings: Settings) -> faust.App:
     )
     app.transport = transport_for(app, settings.fetch_wait_ms)
     topics = declare(app, settings.partitions)
+    # Bytes both ways: Faust decodes nothing, so no record on the changelog can stop a restore
+    # (a record Faust cannot decode hangs its recovery); OfficeStates reads and checks each value.
     table = app.Table(
         STATE_TABLE,
         default=None,
         partitions=settings.partitions,
-        key_type=str,
-        value_type=None,
+        key_type=bytes,
+        value_type=bytes,
     )
-    states = OfficeStates({p.office_id: p for p in settings.policies}, table.data, wall_now)
+    changelog_topic = table.changelog_topic.get_topic_name()
+    states = OfficeStates(
+        {p.office_id: p for p in settings.policies}, table.data, wall_now,
+        on_unreadable=lambda office_id, reason: unreadable_state(changelog_topic, office_id, reason),
+    )  # fmt: skip
 
-    async def changelog(writes: list[tuple[int, str, Any]]) -> None:
+    async def changelog(writes: list[tuple[int, bytes, bytes | None]]) -> None:
         """Each record is acknowledged before the next, so each is a batch of its own: the embedded
         broker reports wrong end offsets after multi-record batches, which would restore the table
         short (README, "Guarantees"). A step writes one record per office it changed."""

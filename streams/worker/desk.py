@@ -4,7 +4,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import orjson
 
@@ -96,7 +95,7 @@ class Desk:
         """Tables are recovered and records flow again: each partition now holds until caught up."""
         self.assigned_at = self.monotonic()
 
-    def save(self, handled: Handled) -> list[tuple[int, str, Any]]:
+    def save(self, handled: Handled) -> list[tuple[int, bytes, bytes | None]]:
         """Writes the changed state, after the records are acknowledged: a worker killed in between
         reads the event again (its offset is not committed yet) and publishes the records again,
         whereas state saved first would drop the event as a duplicate and lose its records.

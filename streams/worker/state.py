@@ -9,8 +9,12 @@ import uuid
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+
+from rules.entries import readable
 from rules.office import Office
 from rules.policy import Policy
 
@@ -29,8 +33,47 @@ SNAPSHOT_AFTER = 2000
 JOURNAL_SLOTS = 4096
 
 
-def table_key(office_id: str, kind: str, key: str) -> str:
-    return f"{office_id}{_SEP}{kind}{_SEP}{key}"
+def table_key(office_id: str, kind: str, key: str) -> bytes:
+    return f"{office_id}{_SEP}{kind}{_SEP}{key}".encode()
+
+
+class _Chunk(BaseModel):
+    """A journal step's or a snapshot's chunk as `_chunked` writes it."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    s: Annotated[int, Field(ge=0)]
+    w: StrictStr
+    i: Annotated[int, Field(ge=0)]
+    n: Annotated[int, Field(ge=1)]
+    c: list[tuple[StrictStr, StrictStr, Any]]
+
+
+def _read(kind: str, rest: str, raw: Any) -> Any:
+    """The value of a table entry, or the reason it is not one of ours: the changelog is a topic
+    anyone with access can write, and no record on it may stop a restore."""
+    if not isinstance(raw, bytes):
+        return _Unreadable("not_bytes")
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _Unreadable("not_json")
+    if kind not in (JOURNAL, SNAPSHOT):  # an entry of the old layout (null: a deleted one)
+        return value if value is None or readable(kind, rest, value) else _Unreadable("not_an_entry")
+    slot, _, index = rest.partition(_SEP)
+    try:
+        chunk = _Chunk.model_validate_json(raw)
+    except ValidationError:
+        return _Unreadable("not_a_chunk")
+    due = {JOURNAL: str(chunk.s % JOURNAL_SLOTS), SNAPSHOT: slot if slot in ("0", "1") else None}[kind]
+    if slot != due or index != str(chunk.i) or chunk.i >= chunk.n:
+        return _Unreadable("wrong_slot")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Unreadable:
+    reason: str
 
 
 @dataclass
@@ -41,7 +84,7 @@ class Written:
     snapshot: tuple[int, int] = (0, 1)  # (step, slot) of the last whole snapshot
     changes: int = 0  # in the journal since that snapshot
     size: int = 0  # the office's entries at the last rebuild or snapshot
-    old_layout: list[str] = field(default_factory=list)  # keys of one entry each, deleted once
+    old_layout: list[bytes] = field(default_factory=list)  # keys of one entry each, deleted once
 
 
 def _whole(chunks: list[Any]) -> bool:
@@ -72,7 +115,7 @@ def rebuild(entries: Iterable[tuple[str, str, Any]]) -> tuple[dict[tuple[str, st
             snapshots.setdefault(key, {}).setdefault(value["w"], []).append(value)
         else:
             base[(kind, rest)] = value
-            old_layout.append(f"{kind}{_SEP}{rest}")
+            old_layout.append(f"{kind}{_SEP}{rest}".encode())
     whole = {key: chunks for key, writes in snapshots.items() if (chunks := _whole_of(writes))}
     snapshot = max(whole, default=(0, 1))
     if whole:
@@ -91,7 +134,7 @@ def rebuild(entries: Iterable[tuple[str, str, Any]]) -> tuple[dict[tuple[str, st
 
 def _chunked(
     office_id: str, kind: str, slot: int, seq: int, entries: list[list[Any]]
-) -> list[tuple[str, Any]]:
+) -> list[tuple[bytes, Any]]:
     chunks = [entries[i : i + CHUNK] for i in range(0, len(entries), CHUNK)] or [[]]
     write = uuid.uuid4().hex[:12]
     return [
@@ -111,34 +154,47 @@ class OfficeStates:
     def __init__(
         self,
         policies: dict[str, Policy],
-        table: MutableMapping[str, Any],
+        table: MutableMapping[bytes, bytes],
         wall: Callable[[], datetime],
         snapshot_after: int = SNAPSHOT_AFTER,
+        on_unreadable: Callable[[str, str], None] = lambda office_id, reason: None,
     ) -> None:
         self.policies = policies
         self.table = table
         self.wall = wall
         self.snapshot_after = snapshot_after
+        self.on_unreadable = on_unreadable
         self.cache: dict[str, Office] = {}
         self.written: dict[str, Written] = {}
 
     def get(self, office_id: str) -> Office:
         office = self.cache.get(office_id)
         if office is None:
-            prefix = f"{office_id}{_SEP}"
-            keys = [k for k in list(self.table.keys()) if isinstance(k, str) and k.startswith(prefix)]
+            prefix = f"{office_id}{_SEP}".encode()
+            keys = [k for k in list(self.table.keys()) if isinstance(k, bytes) and k.startswith(prefix)]
             found = []
             for k in keys:
-                kind, _, rest = k[len(prefix) :].partition(_SEP)
-                found.append((kind, rest, self.table.get(k)))
+                try:
+                    kind, _, rest = k[len(prefix) :].decode().partition(_SEP)
+                except UnicodeDecodeError:
+                    self.on_unreadable(office_id, "key_not_utf8")
+                    continue
+                value = _read(kind, rest, self.table.get(k))
+                if isinstance(value, _Unreadable):
+                    self.on_unreadable(office_id, value.reason)
+                else:
+                    found.append((kind, rest, value))
             entries, written = rebuild(found)
             written.old_layout = [prefix + k for k in written.old_layout]
+            for kind, key in [k for k, v in entries.items() if not readable(*k, v)]:
+                self.on_unreadable(office_id, "not_an_entry")
+                del entries[(kind, key)]
             office = Office.restore(self.policies[office_id], self.wall, entries.items())
             self.written[office_id] = written
             self.cache[office_id] = office
         return office
 
-    def save(self, office: Office) -> list[tuple[str, Any]]:
+    def save(self, office: Office) -> list[tuple[bytes, bytes | None]]:
         """Writes the changes since the last save to the table as one journal step (and a snapshot
         when due); returns the writes, in order, for the changelog (a value None deletes)."""
         changes = office.take_changes()
@@ -155,14 +211,15 @@ class OfficeStates:
             or written.seq - written.snapshot[0] >= JOURNAL_SLOTS - 1
         ):
             writes += self._snapshot(office, written)
-        for key, value in writes:
+        encoded = [(key, None if value is None else orjson.dumps(value)) for key, value in writes]
+        for key, value in encoded:
             if value is None:
                 self.table.pop(key, None)
             else:
                 self.table[key] = value
-        return writes
+        return encoded
 
-    def _snapshot(self, office: Office, written: Written) -> list[tuple[str, Any]]:
+    def _snapshot(self, office: Office, written: Written) -> list[tuple[bytes, Any]]:
         """In the slot the last snapshot does not hold: a worker killed while it writes leaves that
         one whole, and the journal since it."""
         entries = [[kind, key, value] for (kind, key), value in office.entries().items()]
