@@ -148,6 +148,16 @@ def test_the_trail_is_in_event_time_order_inputs_first_at_the_same_instant() -> 
             assert e.at == datetime.fromisoformat(e.record[DECIDED_AT[e.record["type"]]])
 
 
+def test_a_log_time_past_any_date_is_shown_as_none() -> None:
+    """A producer stamps its records with any time it likes: one in the year 10000 answers, not 500."""
+    trail = Trail(BLITAR, "T1")
+    for n, event in enumerate(scenario()):
+        stamp = 253_402_300_800_000 if n % 2 else 1_772_420_000_000
+        trail.take(TOPIC_OF_TYPE[event["type"]], 0, n, stamp, orjson.dumps(event))
+    shown = [e.public()["logged_at"] for e in trail.entries()]
+    assert None in shown and "2026-03-02T02:53:20+00:00" in shown
+
+
 def test_personal_text_is_redacted_and_ids_are_kept() -> None:
     entries = trail_of(scenario(), "T1")
     text = orjson.dumps([e.public() for e in entries]).decode()

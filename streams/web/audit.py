@@ -7,7 +7,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,7 @@ from schemas.topics import (
     REVIEWS,
     SYSTEM_STATUS,
 )
-from streams.reading import Reader
+from streams.reading import Reader, log_time
 
 # Dead letters (raw records, maybe personal) and office status (no ticket) are not part of a trail.
 AUDITED_OUTPUTS = (DECISIONS, PRIORITY_TICKETS, CLAIM_DECISIONS, AT_RISK, REFERRALS)
@@ -67,7 +67,8 @@ class Entry:
             "topic": self.topic,
             "partition": self.partition,
             "offset": self.offset,
-            "logged_at": datetime.fromtimestamp(self.timestamp_ms / 1000, UTC).isoformat(),
+            # None when the producer stamped the record with no time or one past any date.
+            "logged_at": None if (logged := log_time(self.timestamp_ms)) is None else logged.isoformat(),
             "record": self.record,
         }
 
