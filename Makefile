@@ -31,7 +31,7 @@ test: $(STAMP) tools
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.run
 
-# Each live-equals-replay scenario ten times in a row (about 40 minutes).
+# Each live-equals-replay scenario ten times in a row (about 45 minutes; FRESH=1: new seeds each run).
 soak: $(STAMP)
 	RUNS=$(or $(RUNS),10) FRESH=$(FRESH) $(BIN)/python -m tests.benchmarks.soak
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from streams.commands.broker import Broker
-from streams.commands.feed import OutputReader
+from streams.commands.feed import OutputReader, produce_raw
 from streams.commands.supervise import wait_all_ready
 from tests.kafka import (
     PARTITIONS,
@@ -23,6 +23,13 @@ from tests.kafka import (
 )
 
 pytestmark = pytest.mark.broker
+# One bad record on each input topic, in the backlog: dead letters, never a stop.
+BAD_RECORDS = [
+    ("queue.tickets", b"kanim-blitar", b"{not json"),
+    ("ops.system-status", None, b"\xff\xfe"),
+    ("applications.reviews", b"kanim-singaraja", b"[1]"),
+    ("claims.requests", b"kanim-blitar", b""),
+]
 
 
 async def _stream(
@@ -102,3 +109,56 @@ def test_partitions_of_a_worker_killed_for_good_move_to_the_other(broker: Broker
     assert_in_time(got, [tmp_path / "w1.log", tmp_path / "w2.log"])
     for name in ("w1", "w2"):
         assert "agent_failed" not in (tmp_path / f"{name}.log").read_text(errors="replace")
+
+
+def test_a_backlog_then_a_live_stream_through_a_kill_and_a_third_worker(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """Half a larger day waits on the broker (with bad records) before any worker starts; the rest
+    streams while two workers drain it, one is killed and comes back, and a third joins."""
+    events = generated_day(applicants=300, seed=47)
+    half = len(events) // 2
+    chance = random.Random(seeded(47))
+    kill_at = chance.randint(3, 15)  # chunks of ten event-minutes into the second half
+    workers: list[Any] = []
+    chunks = {"seen": 0}
+
+    async def kill_then_join(at: object) -> None:
+        chunks["seen"] += 1
+        if chunks["seen"] == kill_at:
+            workers[0].stop(signal.SIGKILL)
+            workers[0] = new_worker(broker.url, tmp_path, "w1").start()
+        elif chunks["seen"] == kill_at + 8:
+            workers.append(new_worker(broker.url, tmp_path, "w3").start())
+
+    async def run() -> list[tuple[str, dict[str, Any]]]:
+        async with OutputReader(broker.address) as reader:
+            await produce_day(broker.address, events[:half], pause_s=0, chunk_s=86_400 * 3)
+            await produce_raw(broker.address, BAD_RECORDS)
+            workers.extend(new_worker(broker.url, tmp_path, f"w{i}").start() for i in (1, 2))
+            await produce_day(broker.address, events[half:], on_chunk=kill_then_join)
+            for _ in range(3):
+                await asyncio.to_thread(wait_all_ready, workers, PARTITIONS, 150)
+                await reader.until_quiet(quiet_s=12, limit_s=180)
+                if all((w.status() or {}).get("ready") for w in workers):
+                    break
+            return reader.records
+
+    try:
+        got = asyncio.run(run())
+    finally:
+        for w in workers:
+            w.stop()
+    assert len(workers) == 3 and chunks["seen"] > kill_at + 8
+    assert_same_as_replay(got, events)
+    logs = [tmp_path / f"w{i}.log" for i in (1, 2, 3)]
+    assert_in_time(got, logs)
+    for log in logs:
+        assert "agent_failed" not in log.read_text(errors="replace")
+    letters = {v["source_topic"]: v["error_code"] for t, v in got if t == "queue.dead-letters"}
+    assert letters == {
+        "queue.tickets": "invalid_json",
+        "ops.system-status": "invalid_json",
+        "applications.reviews": "invalid_event",
+        "claims.requests": "invalid_json",
+    }

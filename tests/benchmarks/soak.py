@@ -23,6 +23,9 @@ SCENARIOS = {
     "f: stopped and restarted": (
         "tests/test_worker_kafka.py::test_a_restarted_worker_loses_nothing_and_contradicts_nothing"
     ),
+    "g: backlog, kill, third worker": (
+        "tests/test_chaos.py::test_a_backlog_then_a_live_stream_through_a_kill_and_a_third_worker"
+    ),
 }
 
 
