@@ -46,12 +46,21 @@ def ahead(event: Event, written_at: datetime | None, now: datetime) -> Rejection
 
 
 def read_event(
-    raw: bytes | None, offices: Container[str], written_at: datetime | None, now: datetime
+    raw: bytes | None,
+    offices: Container[str],
+    written_at: datetime | None,
+    now: datetime,
+    *,
+    key: bytes | None,
 ) -> Event | Rejection:
     """The event the deciding agent applies, or the rejection it dead-letters."""
     event = classify(raw or b"", offices)
     if isinstance(event, Rejection):
         return event
+    if key != event.office_id.encode():
+        # Keyed by its office, a record is on the office's partition, beside its state: one on
+        # another partition would move the office there for a step, and hold the wrong clock.
+        return Rejection("invalid_event", "the record key is not the event's office_id")
     return ahead(event, written_at, now) or event
 
 
@@ -121,14 +130,16 @@ class Reader:
 
     def read(
         self, topic: str, partition: int, offset: int, raw: bytes | None, timestamp_ms: int | None,
-        now: datetime | None = None,
+        now: datetime | None = None, *, key: bytes | None,
     ) -> Event | Record | None:  # fmt: skip
         if topic in INPUT_TOPICS:
-            return self.event(raw, timestamp_ms, now)
+            return self.event(raw, timestamp_ms, now, key=key)
         return self.record(topic, partition, offset, raw)
 
-    def event(self, raw: bytes | None, timestamp_ms: int | None, now: datetime | None = None) -> Event | None:
-        event = read_event(raw, self.offices, log_time(timestamp_ms), now or datetime.now(UTC))
+    def event(
+        self, raw: bytes | None, timestamp_ms: int | None, now: datetime | None = None, *, key: bytes | None
+    ) -> Event | None:
+        event = read_event(raw, self.offices, log_time(timestamp_ms), now or datetime.now(UTC), key=key)
         return None if isinstance(event, Rejection) else event
 
     def record(self, topic: str, partition: int, offset: int, raw: bytes | None) -> Record | None:

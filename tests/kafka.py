@@ -97,6 +97,15 @@ def as_set(records: list[tuple[str, dict[str, Any]]]) -> Counter[str]:
     return Counter(canonical(t, v) for t, v in records if t in COMPARED)
 
 
+def office_key(raw: bytes | None) -> bytes | None:
+    """The key the contract gives a record: its value's `office_id` (None when it names none)."""
+    try:
+        office = orjson.loads(raw or b"").get("office_id")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return office.encode() if isinstance(office, str) else None
+
+
 def new_worker(
     broker_url: str, tmp_path: Path, name: str, env: dict[str, str] | None = None
 ) -> WorkerProcess:

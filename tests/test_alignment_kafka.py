@@ -147,7 +147,12 @@ def test_every_worker_reads_the_status_topic_whole_for_its_star_events(broker: B
         ])  # fmt: skip
         started = time.time()
         reader = asyncio.ensure_future(
-            watch(broker.address, {}, broadcasts, lambda v, ts: read_event(v, policies, log_time(ts), wall()))
+            watch(
+                broker.address,
+                {},
+                broadcasts,
+                lambda v, k, ts: read_event(v, policies, log_time(ts), wall(), key=k),
+            )
         )
         try:
             await broadcasts.known_as_of(started + 0.5, timeout_s=20)

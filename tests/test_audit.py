@@ -45,7 +45,7 @@ from tests.builders import (
     run,
     tick,
 )
-from tests.kafka import POLICY_DIR
+from tests.kafka import POLICY_DIR, office_key
 
 MARKER = "RAHASIA-PRIBADI-5521"
 GARBAGE = b'{"type":"nonsense","office_id":"kanim-blitar","ticket_id":"T1"}'
@@ -107,7 +107,7 @@ def trail_of(events: list[dict[str, Any]], ticket_id: str, garbage: bytes = GARB
     trail = Trail(BLITAR, ticket_id)
 
     def take(topic: str, value: bytes) -> None:
-        trail.take(topic, 0, offsets[topic], 0, value)
+        trail.take(topic, 0, offsets[topic], 0, value, office_key(value))
         offsets[topic] += 1
 
     take("queue.tickets", garbage)
@@ -153,7 +153,9 @@ def test_a_log_time_past_any_date_is_shown_as_none() -> None:
     trail = Trail(BLITAR, "T1")
     for n, event in enumerate(scenario()):
         stamp = 253_402_300_800_000 if n % 2 else 1_772_420_000_000
-        trail.take(TOPIC_OF_TYPE[event["type"]], 0, n, stamp, orjson.dumps(event))
+        trail.take(
+            TOPIC_OF_TYPE[event["type"]], 0, n, stamp, orjson.dumps(event), event["office_id"].encode()
+        )
     shown = [e.public()["logged_at"] for e in trail.entries()]
     assert None in shown and "2026-03-02T02:53:20+00:00" in shown
 

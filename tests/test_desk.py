@@ -29,6 +29,7 @@ from tests.builders import (
 
 POLICIES = shipped_policies()
 TICK = Signal(BLITAR)
+BLITAR_KEY = BLITAR.encode()
 
 
 class Consumer:
@@ -70,7 +71,7 @@ def test_a_partition_not_fetched_since_the_assignment_holds_the_clock_unset() ->
     consumer.standing[("claims.requests", 0)] = (None, None, None)
     clock = Clock()
     desk = _desk(consumer, clock)
-    desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00")))))
+    desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00"))), key=BLITAR_KEY))
     clock.now += 60
     assert _clock_of(desk) is None, "held: the claims partition may still deliver earlier events"
     consumer.standing[("claims.requests", 0)] = (None, 0, 0)  # fetched: empty, caught up
@@ -84,15 +85,17 @@ def test_a_partition_behind_its_mark_bounds_the_clock_by_its_last_event() -> Non
     consumer = Consumer()
     clock = Clock()
     desk = _desk(consumer, clock)
-    desk.save(desk.on_input("claims.requests", 0, 0, orjson.dumps(call("nobody", at("08:30")))))
+    desk.save(
+        desk.on_input("claims.requests", 0, 0, orjson.dumps(call("nobody", at("08:30"))), key=BLITAR_KEY)
+    )
     consumer.standing[("claims.requests", 0)] = (1, 1, 5)  # four claims on the broker, not fetched
     clock.now += 10
-    desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00")))))
-    desk.save(desk.on_input(TICKETS, 0, 1, orjson.dumps(issue("H2", at("12:00")))))
+    desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00"))), key=BLITAR_KEY))
+    desk.save(desk.on_input(TICKETS, 0, 1, orjson.dumps(issue("H2", at("12:00"))), key=BLITAR_KEY))
     office = desk.states.get(BLITAR)
     assert office.clock.now == instant(at("08:29"))  # 08:30 less the minute of lateness
     for offset in range(1, 5):  # the four turn out to be unreadable: dead letters carry no time
-        desk.save(desk.on_input("claims.requests", 0, offset, b"[1, 2, 3]"))
+        desk.save(desk.on_input("claims.requests", 0, offset, b"[1, 2, 3]", key=BLITAR_KEY))
     consumer.standing[("claims.requests", 0)] = (5, 5, 5)
     clock.now += 3.1
     decided = [r for r in desk.on_signal(TICK, 0).records if isinstance(r, CompensationDecision)]
@@ -102,9 +105,9 @@ def test_a_partition_behind_its_mark_bounds_the_clock_by_its_last_event() -> Non
 def test_no_clock_moves_between_a_revocation_and_the_records_flowing_again() -> None:
     clock = Clock()
     desk = _desk(clock=clock)
-    desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00")))))
+    desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00"))), key=BLITAR_KEY))
     clock.now += 10
-    desk.save(desk.on_input(TICKETS, 0, 1, orjson.dumps(issue("H2", at("09:00")))))
+    desk.save(desk.on_input(TICKETS, 0, 1, orjson.dumps(issue("H2", at("09:00"))), key=BLITAR_KEY))
     before = desk.states.get(BLITAR).clock.now
     assert before is not None
     desk.on_rebalance()
@@ -126,12 +129,12 @@ def test_a_broadcast_seen_on_the_status_topic_holds_the_clock_until_its_copy_arr
     broadcasts.stand(0, 1, 1)
     broadcasts.as_of = math.inf  # as if the reader had just fetched
     desk = _desk(clock=clock, broadcasts=broadcasts)
-    desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00")))))
+    desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00"))), key=BLITAR_KEY))
     clock.now += 10
-    desk.save(desk.on_input(TICKETS, 0, 1, orjson.dumps(issue("H2", at("12:00")))))
+    desk.save(desk.on_input(TICKETS, 0, 1, orjson.dumps(issue("H2", at("12:00"))), key=BLITAR_KEY))
     office = desk.states.get(BLITAR)
     assert office.clock.now == instant(at("09:00")) - 1, "the copy of N1 is still on its way"
-    (_, copy), *_ = desk.on_input(SYSTEM_STATUS, 1, 0, orjson.dumps(nationwide)).signals
+    (_, copy), *_ = desk.on_input(SYSTEM_STATUS, 1, 0, orjson.dumps(nationwide), key=b"*").signals
     signal = decode_signal(BLITAR.encode(), copy, desk.policies, None, fixed_wall())
     assert isinstance(signal, Signal)
     handled = desk.on_signal(signal, 0)
@@ -144,7 +147,7 @@ def test_records_handed_over_and_never_applied_are_found_dropped_after_a_while()
     consumer = Consumer()
     clock = Clock()
     desk = _desk(consumer, clock)
-    desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00")))))
+    desk.save(desk.on_input(TICKETS, 0, 0, orjson.dumps(issue("H1", at("08:00"))), key=BLITAR_KEY))
     fetched = fixed_wall().timestamp()
     standing = {TICKETS: (256, 256, 256, fetched)}  # 255 more handed over with the first
 
@@ -162,7 +165,7 @@ def test_records_handed_over_and_never_applied_are_found_dropped_after_a_while()
     assert dropped() is None, "fetched at the wall clock's now: not yet 10 s ago"
     standing[TICKETS] = (256, 256, 256, fetched - 11.0)
     assert dropped() == (TICKETS, 0, 1, 256)
-    desk.save(desk.on_input(TICKETS, 0, 1, orjson.dumps(issue("H2", at("08:01")))))
+    desk.save(desk.on_input(TICKETS, 0, 1, orjson.dumps(issue("H2", at("08:01"))), key=BLITAR_KEY))
     assert dropped() is None, "one applied: they are coming"
     standing[SYSTEM_STATUS] = (4, 4, 4, fetched - 11.0)  # none of them ever applied
     assert dropped() == (SYSTEM_STATUS, 3, 0, 4)
@@ -177,7 +180,7 @@ def test_a_step_of_many_events_writes_one_changelog_record_per_office_it_changed
         for office, partition in ((BLITAR, 0), (SINGARAJA, 3)):
             when = at(f"08:{n:02d}", zone=JAKARTA if office == BLITAR else MAKASSAR)
             value = orjson.dumps(issue(f"{office}-{n}", when, office=office))
-            step.add(desk.on_input(TICKETS, partition, n, value))
+            step.add(desk.on_input(TICKETS, partition, n, value, key=office.encode()))
     writes = desk.save(step)
     assert sorted((partition, key.decode().split("\x1f")[:2]) for partition, key, _ in writes) == [
         (0, [BLITAR, "j"]), (3, [SINGARAJA, "j"])

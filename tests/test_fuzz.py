@@ -115,9 +115,9 @@ def test_the_worker_path_dead_letters_bad_records_without_touching_state(raw: by
     table: dict[str, Any] = {}
     desk = Desk(POLICIES, OfficeStates({p.office_id: p for p in POLICIES}, table, fixed_wall), fixed_wall)
     for n, event in enumerate(VALID[:3]):
-        desk.save(desk.on_input("queue.tickets", 0, n, orjson.dumps(event)))
+        desk.save(desk.on_input("queue.tickets", 0, n, orjson.dumps(event), key=event["office_id"].encode()))
     before = dict(table)
-    handled = desk.on_input("queue.tickets", 0, 99, raw)
+    handled = desk.on_input("queue.tickets", 0, 99, raw, key=b"kanim-blitar")
     desk.save(handled)
     assert [topic_of(r) for r in handled.records] == ["queue.dead-letters"]
     (letter,) = handled.records
@@ -129,14 +129,14 @@ def test_an_event_more_than_a_day_ahead_of_the_wall_clock_is_a_dead_letter() -> 
     table: dict[str, Any] = {}
     desk = Desk(POLICIES, OfficeStates({p.office_id: p for p in POLICIES}, table, fixed_wall), fixed_wall)
     ahead = issue("F1", fixed_wall() + timedelta(days=1, seconds=1), event_id="f1")
-    handled = desk.on_input("queue.tickets", 0, 5, orjson.dumps(ahead))
+    handled = desk.on_input("queue.tickets", 0, 5, orjson.dumps(ahead), key=ahead["office_id"].encode())
     desk.save(handled)
     (letter,) = handled.records
     assert isinstance(letter, DeadLetter) and letter.error_code == "invalid_event"
     assert "day ahead" in letter.error
     assert table == {}
     within = issue("F2", fixed_wall() + timedelta(hours=23), event_id="f2")
-    handled = desk.on_input("queue.tickets", 0, 6, orjson.dumps(within))
+    handled = desk.on_input("queue.tickets", 0, 6, orjson.dumps(within), key=within["office_id"].encode())
     assert handled.records == []
     desk.save(handled)
     assert table != {}

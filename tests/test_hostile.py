@@ -31,6 +31,7 @@ from tests.kafka import (
     canonical,
     generated_day,
     new_worker,
+    office_key,
     produce_day,
     replayed,
 )
@@ -109,9 +110,18 @@ def hostile_inputs(
     records = common(BLITAR.encode(), call, "occurred_at")
     records += [(f"{t}, every field wrong", BLITAR.encode(), orjson.dumps(every_field_wrong(e)))
                 for t, e in examples.items()]  # fmt: skip
+    # An outage of the whole morning, were it applied: it would take back every eligible decision.
+    outage = {
+        **examples["outage_started"],
+        "event_id": "hostile-outage",
+        "outage_id": "H",
+        "office_id": BLITAR,
+    }
     records += [
         ("unknown office", b"kanim-atlantis", orjson.dumps({**call, "office_id": "kanim-atlantis"})),
         ("two days ahead", BLITAR.encode(), orjson.dumps({**call, "occurred_at": future})),
+        ("valid, null key", None, orjson.dumps(outage)),
+        ("valid, another office's key", SINGARAJA.encode(), orjson.dumps(outage)),
     ]
     return records
 
@@ -228,7 +238,7 @@ def expected_views(events: list[dict[str, Any]]) -> Views:
     records = [(topic_of(r), encode(r)) for r in replay([orjson.dumps(e) for e in events], policies)]
     for offset, (topic, raw) in enumerate(inputs + records):
         if topic in FOLLOWED:
-            item = reader.read(topic, 0, offset, raw, None)
+            item = reader.read(topic, 0, offset, raw, None, key=office_key(raw))
             if item is not None:
                 views.apply(topic, item)
     return views

@@ -156,7 +156,7 @@ def test_the_workers_read_model_gives_the_public_figures_of_the_report(tmp_path:
     for offset, (topic, value) in enumerate(
         [(TOPIC_OF_TYPE[e["type"]], e) for e in events] + [(r["topic"], r["value"]) for r in records]
     ):
-        item = reader.read(topic, 0, offset, orjson.dumps(value), None)
+        item = reader.read(topic, 0, offset, orjson.dumps(value), None, key=value["office_id"].encode())
         assert item is not None, "the log is valid"
         views.apply(topic, item)
     output = write_lines(tmp_path / "out.jsonl", records)

@@ -28,7 +28,7 @@ from streams.reading import (
 from streams.web import follower as following
 from streams.web.board import Views
 from streams.worker.agents import FOLLOWED
-from tests.kafka import POLICY_DIR, generated_day, replayed
+from tests.kafka import POLICY_DIR, generated_day, office_key, replayed
 
 POLICIES = load_policies([POLICY_DIR])
 OFFICES = {p.office_id for p in POLICIES}
@@ -97,18 +97,29 @@ def test_an_unreadable_record_is_counted_by_topic_and_logged_by_coordinates(
 def test_the_future_rule_is_against_the_log_time_or_the_wall_clock_whichever_is_earlier() -> None:
     event = {**OUTAGE, "occurred_at": "2026-03-04T10:00:00+07:00"}  # 2 days after NOW less 5 hours
     raw = orjson.dumps(event)
-    assert isinstance(read_event(raw, OFFICES, None, NOW), Rejection)
-    assert not isinstance(read_event(raw, OFFICES, None, NOW + timedelta(days=2)), Rejection)
+    assert isinstance(read_event(raw, OFFICES, None, NOW, key=b"*"), Rejection)
+    assert not isinstance(read_event(raw, OFFICES, None, NOW + timedelta(days=2), key=b"*"), Rejection)
     # Read two days later it is still what the agent dead-lettered when it was written.
-    assert isinstance(read_event(raw, OFFICES, NOW, NOW + timedelta(days=2)), Rejection)
-    assert isinstance(read_event(raw, OFFICES, NOW + timedelta(days=30), NOW), Rejection)
+    assert isinstance(read_event(raw, OFFICES, NOW, NOW + timedelta(days=2), key=b"*"), Rejection)
+    assert isinstance(read_event(raw, OFFICES, NOW + timedelta(days=30), NOW, key=b"*"), Rejection)
+
+
+def test_an_event_is_read_only_from_a_record_keyed_by_its_office() -> None:
+    local = orjson.dumps({**OUTAGE, "office_id": "kanim-blitar"})
+    assert not isinstance(read_event(local, OFFICES, None, NOW, key=b"kanim-blitar"), Rejection)
+    for key in (None, b"", b"kanim-singaraja", b"\xff", b"kanim-blitar "):
+        rejected = read_event(local, OFFICES, None, NOW, key=key)
+        assert rejected == Rejection("invalid_event", "the record key is not the event's office_id")
+    assert Reader(OFFICES).read("ops.system-status", 0, 0, local, None, key=None) is None
 
 
 @pytest.mark.parametrize("timestamp_ms", [None, -1, 0, 253_402_300_800_000, 2**63 - 1])
 def test_a_log_time_no_date_can_hold_is_no_log_time(timestamp_ms: int | None) -> None:
     """A producer sets any timestamp it likes: year 10000 must not stop the reader of its record."""
     assert log_time(timestamp_ms) is None
-    assert not isinstance(read_event(orjson.dumps(OUTAGE), OFFICES, log_time(timestamp_ms), NOW), Rejection)
+    assert not isinstance(
+        read_event(orjson.dumps(OUTAGE), OFFICES, log_time(timestamp_ms), NOW, key=b"*"), Rejection
+    )
 
 
 def test_a_signal_is_a_tick_or_a_copy_of_a_nationwide_event() -> None:
@@ -136,9 +147,13 @@ def test_a_signal_is_a_tick_or_a_copy_of_a_nationwide_event() -> None:
 
 def test_the_reader_hides_what_the_agent_dead_letters() -> None:
     reader = Reader(OFFICES)
-    assert reader.read("queue.tickets", 0, 0, b"[1, 2, 3]", None) is None
-    assert reader.read("queue.tickets", 0, 1, orjson.dumps({**OUTAGE, "office_id": "x"}), None) is None
-    assert reader.read("ops.system-status", 0, 2, orjson.dumps(OUTAGE), 1_772_420_400_000) is not None
+    assert reader.read("queue.tickets", 0, 0, b"[1, 2, 3]", None, key=b"*") is None
+    assert (
+        reader.read("queue.tickets", 0, 1, orjson.dumps({**OUTAGE, "office_id": "x"}), None, key=b"x") is None
+    )
+    assert (
+        reader.read("ops.system-status", 0, 2, orjson.dumps(OUTAGE), 1_772_420_400_000, key=b"*") is not None
+    )
 
 
 json_values = st.recursive(
@@ -194,7 +209,7 @@ def test_the_read_models_never_raise_and_their_pages_always_encode(records: list
     reader = Reader(views.offices)
     valid = [(topic_of(r), encode(r)) for r in (CompensationDecision.model_validate(DECISION),)]
     for offset, (topic, raw) in enumerate(valid + records):
-        item = reader.read(topic, 0, offset, raw, None, NOW)
+        item = reader.read(topic, 0, offset, raw, None, NOW, key=office_key(raw))
         if item is not None:
             views.apply(topic, item)
     for office_id, view in views.offices.items():

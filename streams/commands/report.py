@@ -125,7 +125,7 @@ async def read_topics(
                 for tp, messages in batch.items():
                     for m in messages:
                         # As the worker reads them: no dead-lettered event, no undecodable record.
-                        item = reader.read(tp.topic, tp.partition, m.offset, m.value, m.timestamp)
+                        item = reader.read(tp.topic, tp.partition, m.offset, m.value, m.timestamp, key=m.key)
                         if item is not None and evaluation.add(item.model_dump(mode="json")):
                             counted += 1
                     bar.update(len(messages))

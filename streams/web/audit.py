@@ -96,17 +96,21 @@ class Trail:
         self.reviews: list[Entry] = []
         self.outages: list[Entry] = []
 
-    def take(self, topic: str, partition: int, offset: int, timestamp_ms: int, value: bytes) -> None:
+    def take(
+        self, topic: str, partition: int, offset: int, timestamp_ms: int, value: bytes, key: bytes | None
+    ) -> None:
         if topic in (REVIEWS, SYSTEM_STATUS):
-            self._input(topic, partition, offset, timestamp_ms, value)
+            self._input(topic, partition, offset, timestamp_ms, value, key)
         elif any(needle in value for needle in self.needles):
             if topic in INPUT_TOPICS:
-                self._input(topic, partition, offset, timestamp_ms, value)
+                self._input(topic, partition, offset, timestamp_ms, value, key)
             else:
                 self._output(topic, partition, offset, timestamp_ms, value)
 
-    def _input(self, topic: str, partition: int, offset: int, timestamp_ms: int, value: bytes) -> None:
-        event = self.reader.event(value, timestamp_ms)
+    def _input(
+        self, topic: str, partition: int, offset: int, timestamp_ms: int, value: bytes, key: bytes | None
+    ) -> None:
+        event = self.reader.event(value, timestamp_ms, key=key)
         if event is None:
             return  # a dead letter (or another office's event): never applied to this office
         entry = Entry(event.occurred_at, topic, partition, offset, timestamp_ms, redacted(event), event)
@@ -267,7 +271,7 @@ class AuditLog:
                         if (since_ms is None or m.timestamp >= since_ms) and (
                             until_ms is None or m.timestamp < until_ms
                         ):
-                            trail.take(tp.topic, tp.partition, m.offset, m.timestamp, m.value)
+                            trail.take(tp.topic, tp.partition, m.offset, m.timestamp, m.value, m.key)
                 for tp in list(pending):
                     if await consumer.position(tp) >= stop[tp]:
                         pending.discard(tp)

@@ -105,7 +105,9 @@ class Follower:
             for m in messages:
                 # Moved on before applying: a record the views fail on is not met again after a restart.
                 self.positions[tp] = m.offset + 1
-                item = self.reader.read(tp.topic, tp.partition, m.offset, m.value, m.timestamp, now)
+                item = self.reader.read(
+                    tp.topic, tp.partition, m.offset, m.value, m.timestamp, now, key=m.key
+                )
                 if item is not None:
                     office = self.views.apply(tp.topic, item)
                     if office is not None:

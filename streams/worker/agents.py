@@ -221,7 +221,7 @@ def register(
             handled = Handled() if signal is None else desk.on_signal(signal, message.partition)
         elif message.topic in INPUT_TOPICS:
             handled = desk.on_input(message.topic, message.partition, message.offset, message.value,
-                                    written_at(message))  # fmt: skip
+                                    written_at(message), key=message.key)  # fmt: skip
         else:
             return Handled()
         if handled.late:
@@ -334,5 +334,7 @@ def register(
             bootstrap,
             client_options,
             desk.broadcasts,
-            lambda value, timestamp_ms: read_event(value, desk.policies, log_time(timestamp_ms), desk.wall()),
+            lambda value, key, timestamp_ms: read_event(
+                value, desk.policies, log_time(timestamp_ms), desk.wall(), key=key
+            ),
         )

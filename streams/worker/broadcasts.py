@@ -109,7 +109,7 @@ async def watch(
     bootstrap: str,
     client_options: dict[str, Any],
     broadcasts: Broadcasts,
-    admit: Callable[[bytes | None, int | None], Event | Rejection],
+    admit: Callable[[bytes | None, bytes | None, int | None], Event | Rejection],
 ) -> None:
     """Reads every partition of the status topic from the start, for ever; a broker fault restarts
     the read after a pause (the clocks stay held meanwhile)."""
@@ -135,7 +135,7 @@ async def watch(
 async def _read(
     consumer: AIOKafkaConsumer,
     broadcasts: Broadcasts,
-    admit: Callable[[bytes | None, int | None], Event | Rejection],
+    admit: Callable[[bytes | None, bytes | None, int | None], Event | Rejection],
 ) -> None:
     # A consumer without a subscription keeps no metadata of its own: ask for every topic's.
     while SYSTEM_STATUS not in await consumer.topics():
@@ -153,7 +153,7 @@ async def _read(
         latest: Instant = 0
         for tp, messages in batch.items():
             for message in messages:
-                event = admit(message.value, message.timestamp)
+                event = admit(message.value, message.key, message.timestamp)
                 broadcasts.read(tp.partition, message.offset, event)
                 if not isinstance(event, Rejection):
                     latest = max(latest, instant(event.occurred_at))

@@ -107,9 +107,10 @@ class Desk:
         return writes
 
     def on_input(
-        self, topic: str, partition: int, offset: int, value: bytes | None, written_at: datetime | None = None
-    ) -> Handled:
-        event = read_event(value, self.policies, written_at, self.wall())
+        self, topic: str, partition: int, offset: int, value: bytes | None,
+        written_at: datetime | None = None, *, key: bytes | None,
+    ) -> Handled:  # fmt: skip
+        event = read_event(value, self.policies, written_at, self.wall(), key=key)
         progress = self._input(topic, partition)
         if isinstance(event, Rejection):
             progress.apply(offset, None, self.monotonic())
