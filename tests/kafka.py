@@ -21,7 +21,7 @@ from streams.commands.supervise import WorkerProcess
 POLICY_DIR = str(Path(__file__).parent / "policies")
 PARTITIONS = 4
 DAY = date(2026, 3, 2)
-# `make soak SEED=N` runs the scenarios on days (and kill times) no test was shaped by.
+# `make soak FRESH=1` sets it for each run: days, arrival orders and kill times no test was shaped by.
 SEED_SHIFT = int(os.environ.get("KOMPENSASI_TEST_SEED", "0"))
 # Arrival may trail occurred_at by this much: under the test policies' 60 s of allowed lateness.
 ARRIVAL_SPREAD_S = 45

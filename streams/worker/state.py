@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from rules.entries import readable
 from rules.office import Office
 from rules.policy import Policy
+from streams.reading import Unreadable
 
 _SEP = "\x1f"
 # Both {office}␟{kind}␟{slot}␟{chunk}: {"s": step, "w": write, "i": chunk, "n": chunks,
@@ -38,14 +39,15 @@ def table_key(office_id: str, kind: str, key: str) -> bytes:
 
 
 class _Chunk(BaseModel):
-    """A journal step's or a snapshot's chunk as `_chunked` writes it."""
+    """A journal step's or a snapshot's chunk as `_chunked` writes it, checked on its parsed JSON:
+    strict scalars, and (lax only there) a JSON array for each [kind, key, value] entry."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(extra="forbid")
 
-    s: Annotated[int, Field(ge=0)]
+    s: Annotated[StrictInt, Field(ge=0)]
     w: StrictStr
-    i: Annotated[int, Field(ge=0)]
-    n: Annotated[int, Field(ge=1)]
+    i: Annotated[StrictInt, Field(ge=0)]
+    n: Annotated[StrictInt, Field(ge=1)]
     c: list[tuple[StrictStr, StrictStr, Any]]
 
 
@@ -53,27 +55,22 @@ def _read(kind: str, rest: str, raw: Any) -> Any:
     """The value of a table entry, or the reason it is not one of ours: the changelog is a topic
     anyone with access can write, and no record on it may stop a restore."""
     if not isinstance(raw, bytes):
-        return _Unreadable("not_bytes")
+        return Unreadable("not_bytes")
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return _Unreadable("not_json")
+        return Unreadable("not_json")
     if kind not in (JOURNAL, SNAPSHOT):  # an entry of the old layout (null: a deleted one)
-        return value if value is None or readable(kind, rest, value) else _Unreadable("not_an_entry")
+        return value if value is None or readable(kind, rest, value) else Unreadable("not_an_entry")
     slot, _, index = rest.partition(_SEP)
     try:
-        chunk = _Chunk.model_validate_json(raw)
+        chunk = _Chunk.model_validate(value)
     except ValidationError:
-        return _Unreadable("not_a_chunk")
+        return Unreadable("not_a_chunk")
     due = {JOURNAL: str(chunk.s % JOURNAL_SLOTS), SNAPSHOT: slot if slot in ("0", "1") else None}[kind]
     if slot != due or index != str(chunk.i) or chunk.i >= chunk.n:
-        return _Unreadable("wrong_slot")
+        return Unreadable("wrong_slot")
     return value
-
-
-@dataclass(frozen=True, slots=True)
-class _Unreadable:
-    reason: str
 
 
 @dataclass
@@ -180,7 +177,7 @@ class OfficeStates:
                     self.on_unreadable(office_id, "key_not_utf8")
                     continue
                 value = _read(kind, rest, self.table.get(k))
-                if isinstance(value, _Unreadable):
+                if isinstance(value, Unreadable):
                     self.on_unreadable(office_id, value.reason)
                 else:
                     found.append((kind, rest, value))
