@@ -126,6 +126,11 @@ WEB_BAD_REQUESTS = Counter(
 )
 BUILD = Info("kompensasi_build", "Version of the running worker.", registry=REGISTRY)
 
+# Counted by the web process (streams/web/process.py), the others by the worker; SHARED by both,
+# and /metrics adds the two up.
+WEB = (READ_MODELS_FOLLOWING, WEB_REFUSED, WEB_BAD_REQUESTS)
+SHARED = (UNREADABLE, BACKGROUND_FAILURES)
+
 
 def observe(records: Iterable[Record]) -> None:
     """Counts what the worker publishes."""

@@ -1,12 +1,9 @@
 """The web port's limits, on the real server code (streams/web/webserver.py) on a loopback port: caps on
 connections and event streams, the header-read timeout, the stream lifetime, a removed token ending
-its stream, strict audit dates, the public page's cache, and /ready going stale with the agent."""
+its stream, strict audit dates and the public page's cache."""
 
 import asyncio
-import os
 import re
-import sys
-import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,14 +13,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from streams.commands.broker import free_port
 from streams.commands.policies import load_policies
 from streams.web import routes as pages
 from streams.web.access import Access, Tokens
 from streams.web.audit import AuditBusy, AuditLog, needles
 from streams.web.board import Views
-from streams.web.webserver import WEB_NICENESS, Connections, WebThread, runner
-from streams.worker import agents
+from streams.web.webserver import Connections, runner
 
 STAFF = "staff-token-0123456789abcdef"
 
@@ -233,15 +228,6 @@ def test_the_public_page_is_built_once_per_change_of_its_figures(monkeypatch: py
     assert cache.public_page("kanim-blitar")[0] is not first[0], "rebuilt after a change"
 
 
-def test_ready_goes_stale_when_the_agent_loop_stops_publishing() -> None:
-    readiness = agents.Readiness()
-    readiness.publish({"ready": True, "partitions": [0], "assignment": {}})
-    assert readiness.read()["ready"] is True
-    state, _ = readiness.current
-    readiness.current = (state, time.monotonic() - agents.READY_STALE_S - 1)
-    assert readiness.read()["ready"] is False and readiness.read()["stalled_s"] > agents.READY_STALE_S
-
-
 def test_no_page_has_an_inline_script() -> None:
     from importlib import resources
 
@@ -249,24 +235,3 @@ def test_no_page_has_an_inline_script() -> None:
         if page.name.endswith(".html"):
             text = page.read_text("utf-8")
             assert "<script>" not in text and " on" + "click=" not in text, page.name
-
-
-@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own niceness is Linux's")
-async def test_the_web_thread_gives_way_to_the_deciding_thread_for_the_cores() -> None:
-    async def niceness(request: web.Request) -> web.Response:
-        return web.json_response(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
-
-    def build() -> web.Application:
-        app = web.Application()
-        app.router.add_get("/", niceness)
-        return app
-
-    port = free_port()
-    thread = WebThread(build, "127.0.0.1", port)
-    await thread.start()
-    try:
-        got = await raw(port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", until=None)
-    finally:
-        await thread.stop()
-    ours = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    assert got.split(b"\r\n\r\n", 1)[1].strip() == str(min(19, ours + WEB_NICENESS)).encode()

@@ -1,7 +1,7 @@
 """The worker's web pages and read-only JSON API: the waiting-room board, the operations view,
 live updates by server-sent events, the referrals, the audit trail of a ticket, and /metrics.
 Who may read which route is declared here with `access.guard` (streams/web/access.py). Everything here
-runs on the web thread's loop (streams/web/webserver.py), never on the deciding agent's."""
+runs in the web process (streams/web/process.py), never in the deciding agent's."""
 
 import asyncio
 import random
@@ -245,8 +245,10 @@ def build_app(
     audit: AuditLog,
     follower: Follower | None = None,
     hub: Hub | None = None,
+    metrics_text: Callable[[], bytes] = lambda: generate_latest(REGISTRY),
 ) -> web.Application:
-    """The web port's app; `follower`, when given, keeps `views` on this app's loop while it runs."""
+    """The web port's app; `follower`, when given, keeps `views` on this app's loop while it runs;
+    `metrics_text` is /metrics (the web process's: its own and its worker's)."""
     hub = hub or Hub()
     pages = Pages(views, hub)
     app = web.Application(middlewares=[access.middleware], client_max_size=1024)
@@ -279,7 +281,7 @@ def build_app(
 
     @routes.get("/metrics")
     async def metrics_page(request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+        return web.Response(body=metrics_text(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
     @routes.get("/offices")
     async def offices(request: web.Request) -> web.Response:

@@ -1,19 +1,14 @@
-"""The web port's server: its own thread and event loop, so no request load makes the deciding agent
-wait, with limits on connections and time, and errors answered and logged without a request byte.
+"""The web port's server: limits on connections and time, and errors answered and logged without a
+request byte; streams/web/process.py runs it in a process of its own.
 
 The limits are constants, listed in the README's "Access" section."""
 
 import asyncio
 import contextlib
-import os
 import resource
-import sys
-import threading
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
-import mode
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
@@ -25,7 +20,7 @@ from streams.logs import log
 # proxy's address: the per-address cap then bounds the proxy, so it sits above a board's needs.
 MAX_CONNECTIONS = 2048
 MAX_CONNECTIONS_PER_ADDRESS = 256
-# How much less the web thread weighs for the OS than the deciding thread when the cores are short.
+# How much less the web process weighs for the OS than the deciding worker when the cores are short.
 WEB_NICENESS = 10
 # Seconds an idle connection is kept, and (aiohttp closes a connection whose request is incomplete
 # when it fires) the time a client has to send a request's headers from its connection or its
@@ -162,62 +157,3 @@ def runner(app: web.Application, connections: Connections) -> web.AppRunner:
     # its handler (an audit trail stops reading).
     return _Runner(app, connections, access_log=None, keepalive_timeout=KEEPALIVE_S,
                    handler_cancellation=True, shutdown_timeout=5.0)  # fmt: skip
-
-
-class WebThread(mode.Service):
-    """Serves the app `build` makes on a thread of its own, started and stopped with the Faust app."""
-
-    def __init__(self, build: Callable[[], web.Application], host: str, port: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.build = build
-        self.host = host
-        self.port = port
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop_now: asyncio.Event | None = None
-        self._up = threading.Event()
-        self._error: BaseException | None = None
-
-    async def on_start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="kompensasi-web", daemon=True)
-        self._thread.start()
-        await asyncio.get_running_loop().run_in_executor(None, self._up.wait)
-        if self._error is not None:
-            raise self._error
-
-    async def on_stop(self) -> None:
-        if self._loop is not None and self._stop_now is not None and not self._loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop may have ended already
-                self._loop.call_soon_threadsafe(self._stop_now.set)
-        if self._thread is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 15.0)
-
-    def _run(self) -> None:
-        if sys.platform == "linux":  # a thread's own niceness there: the OS runs the deciding thread first
-            me = threading.get_native_id()
-            nicer = min(19, os.getpriority(os.PRIO_PROCESS, me) + WEB_NICENESS)
-            with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, me, nicer)
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        except BaseException as exc:
-            self._error = exc
-            log.error("web_failed", error=type(exc).__name__)
-        finally:
-            self._up.set()
-            loop.close()
-
-    async def _serve(self) -> None:
-        self._stop_now = asyncio.Event()
-        web_runner = runner(self.build(), Connections(connection_cap(), MAX_CONNECTIONS_PER_ADDRESS))
-        await web_runner.setup()
-        try:
-            await web.TCPSite(web_runner, self.host, self.port, backlog=512).start()
-            log.info("web_started", host=self.host, port=self.port)
-            self._up.set()
-            await self._stop_now.wait()
-        finally:
-            await web_runner.cleanup()

@@ -8,7 +8,6 @@ from typing import NoReturn
 
 import faust
 import orjson
-from aiohttp import web as aioweb
 from aiokafka import TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 from faust.exceptions import ConsumerNotStarted
@@ -26,12 +25,7 @@ from streams import metrics
 from streams.codec import encode, key_of, topic_of
 from streams.logs import log
 from streams.reading import SIGNALS_TOPIC, log_time, read_event, read_signal
-from streams.web.access import Access
-from streams.web.audit import AuditLog
-from streams.web.board import Views
-from streams.web.follower import Follower
-from streams.web.routes import build_app
-from streams.web.webserver import WebThread
+from streams.web.process import WebProcess
 from streams.worker.broadcasts import watch
 from streams.worker.continuity import Continuity, Gap, GroupOffsets, leave, lost, restart
 from streams.worker.desk import Desk, Handled
@@ -45,31 +39,7 @@ DROPPED_AFTER_S = 10.0
 # What the read models follow: the published records but the dead letters (raw, maybe personal, and
 # shown nowhere), and the calls and outages (the board shows calls, the public summary outages).
 FOLLOWED = [*(t for t in OUTPUT_TOPICS if t != DEAD_LETTERS), TICKETS, SYSTEM_STATUS]
-# /ready says "not ready" when the agent's loop has not published its state for this long: a loop
-# that stopped turning decides nothing, whatever its last state was.
-READY_STALE_S = 30.0
 _READY_EVERY_S = 0.5
-
-
-class Readiness:
-    """What /ready says, measured on the agent's loop and read by the web thread: the state and its
-    time are one tuple, swapped whole, so the reader never sees half of an update."""
-
-    def __init__(self) -> None:
-        self.current: tuple[dict[str, object], float] = (
-            {"ready": False, "partitions": [], "assignment": {}},
-            time.monotonic(),
-        )
-
-    def publish(self, state: dict[str, object]) -> None:
-        self.current = (state, time.monotonic())
-
-    def read(self) -> dict[str, object]:
-        state, at = self.current
-        age = time.monotonic() - at
-        if state["ready"] and age > READY_STALE_S:
-            return {**state, "ready": False, "stalled_s": round(age, 1)}
-        return state
 
 
 def written_at(message: faust.types.Message) -> datetime | None:
@@ -130,10 +100,7 @@ def register(
     tick_interval_s: float,
     bootstrap: str,
     client_options: dict[str, object],
-    access: Access,
-    audit_timeout_s: float,
-    web_host: str,
-    web_port: int,
+    web: WebProcess,
 ) -> None:
     signals = app.topic(SIGNALS_TOPIC, key_serializer="raw", value_serializer="raw")
 
@@ -263,20 +230,20 @@ def register(
     app.timer(tick_interval_s)(survives("tick", tick))
 
     desk_topics = (*INPUT_TOPICS, SIGNALS_TOPIC)
-    readiness = Readiness()
+    feed = web.feed
 
     def measure() -> None:
-        """On the agent's loop only: Faust's consumer is not to be asked from the web thread."""
+        """On the agent's loop, every half second and at rebalances: what /ready says, with the metrics."""
         try:
             assignment = app.consumer.assignment()
         except ConsumerNotStarted:
-            readiness.publish({"ready": False, "partitions": [], "assignment": {}})
+            feed.publish({"ready": False, "partitions": [], "assignment": {}})
             return
         assigned = sorted(tp.partition for tp in assignment if tp.topic == TICKETS)
         is_ready = bool(assigned) and not app.rebalancing and app.tables.recovery.completed.is_set()
         # Every topic's partitions, so a test can see that partition p of each comes to one worker.
         topics = {t: sorted(tp.partition for tp in assignment if tp.topic == t) for t in desk_topics}
-        readiness.publish({"ready": is_ready, "partitions": assigned, "assignment": topics})
+        feed.publish({"ready": is_ready, "partitions": assigned, "assignment": topics})
 
     async def publish_readiness() -> None:
         measure()
@@ -288,27 +255,13 @@ def register(
         desk.on_rebalance()
         app.consumer.forget_standing()
         continuity.forget()
-        readiness.publish({**readiness.current[0], "ready": False})
+        feed.publish({**feed.state, "ready": False})
 
     @app.on_rebalance_complete.connect
     async def on_resumed(sender: faust.App, **_: object) -> None:
         desk.on_resume()
         measure()
 
-    def build_web() -> aioweb.Application:
-        """Called on the web thread: the read models, their follower and the pages live there."""
-        views = Views(list(desk.policies.values()))
-        follower = Follower(bootstrap, FOLLOWED, views, lambda office: None, client_options)
-
-        def ready() -> dict[str, object]:
-            """Ready means deciding. Read models that stopped following show here and in
-            `kompensasi_read_models_following`, but do not make the worker unready (README, "/ready")."""
-            return {**readiness.read(), "read_models": follower.status()}
-
-        audit = AuditLog(bootstrap, dict(client_options), audit_timeout_s)
-        return build_app(views, ready, access, audit, follower)
-
-    web = WebThread(build_web, web_host, web_port)
     app.add_dependency(web)
     app.kompensasi_web = web  # type: ignore[attr-defined]  # the tests build the same app from it
 

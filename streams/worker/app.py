@@ -1,12 +1,14 @@
 """`kompensasi worker`: the composition root of the Faust app."""
 
 import asyncio
+import functools
 import ssl
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
 import faust
+from aiohttp import web
 from faust.auth import Credentials
 
 from schemas.topics import INPUT_TOPICS
@@ -16,7 +18,12 @@ from streams.logs import log, logging_config
 from streams.reading import unreadable_state
 from streams.settings import Settings
 from streams.web.access import Access, TokenError, Tokens
-from streams.worker.agents import register
+from streams.web.audit import AuditLog
+from streams.web.board import Views
+from streams.web.follower import Follower
+from streams.web.process import Feed, WebProcess
+from streams.web.routes import build_app
+from streams.worker.agents import FOLLOWED, register
 from streams.worker.broadcasts import Broadcasts
 from streams.worker.datadir import DataDirInUse, hold
 from streams.worker.desk import Desk
@@ -25,6 +32,7 @@ from streams.worker.topics import declare, ensure_topics
 from streams.worker.transport import transport_for
 
 STATE_TABLE = "office-state"
+WEB_FEED = "web-feed.json"
 
 
 def wall_now() -> datetime:
@@ -79,7 +87,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_rebalance_timeout=6.0,
         producer_linger=0.0,
         consumer_auto_offset_reset="earliest",
-        # The web port is served by streams/web/webserver.py on a thread of its own, so that no request
+        # The web port is served by a process of its own (streams/web/process.py), so that no request
         # load makes the agent wait; Faust's own pages (the state table with applicant ids, the
         # cluster's layout) are not served at all.
         web_enabled=False,
@@ -89,6 +97,7 @@ def create_app(settings: Settings) -> faust.App:
         web_graph_enabled=False,
         web_metrics_enabled=False,
     )
+    tokens(settings)  # checked and counted here, once: the web process reads them again
     app.transport = transport_for(app, settings.fetch_wait_ms)
     topics = declare(app, settings.partitions)
     # Bytes both ways: Faust decodes nothing, so no record on the changelog can stop a restore
@@ -125,12 +134,27 @@ def create_app(settings: Settings) -> faust.App:
         settings.tick_interval_s,
         bootstrap_servers(settings.broker),
         client_options(settings),
-        Access(tokens(settings)),
-        settings.audit_timeout_s,
-        settings.web_host,
-        settings.web_port,
-    )
+        WebProcess(functools.partial(web_app, settings), settings.web_host, settings.web_port,
+                   Feed(Path(settings.data_dir) / WEB_FEED)),
+    )  # fmt: skip
     return app
+
+
+def web_app(settings: Settings, feed: Feed) -> web.Application:
+    """The web process's app: the read models and their follower, the pages, the audit trail, and
+    what the worker feeds it for /ready and /metrics."""
+    views = Views(settings.policies)
+    bootstrap, options = bootstrap_servers(settings.broker), client_options(settings)
+    follower = Follower(bootstrap, FOLLOWED, views, lambda office: None, options)
+
+    def ready() -> dict[str, object]:
+        """Ready means deciding. Read models that stopped following show here and in
+        `kompensasi_read_models_following`, but do not make the worker unready (README, "/ready")."""
+        return {**feed.readiness(), "read_models": follower.status()}
+
+    access = Access(Tokens.configured(settings.staff_tokens, settings.inspector_tokens, settings.tokens_file))
+    audit = AuditLog(bootstrap, dict(options), settings.audit_timeout_s)
+    return build_app(views, ready, access, audit, follower, metrics_text=feed.metrics_text)
 
 
 def tokens(settings: Settings) -> Tokens:
