@@ -3,6 +3,7 @@
 import json
 import os
 import random
+import time
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ import orjson
 
 from schemas.topics import DEAD_LETTERS, DECISIONS, OFFICE_STATUS, OUTPUT_TOPICS
 from streams.codec import topic_of
-from streams.commands.feed import produce_paced
+from streams.commands.feed import OutputReader, produce_paced
 from streams.commands.policies import load_policies
 from streams.commands.replay import replay
 from streams.commands.simulate import closing_event, office_day
@@ -97,6 +98,19 @@ def as_set(records: list[tuple[str, dict[str, Any]]]) -> Counter[str]:
     return Counter(canonical(t, v) for t, v in records if t in COMPARED)
 
 
+async def until_replayed(
+    reader: OutputReader, events: list[dict[str, Any]], limit_s: float = 180.0, quiet_s: float = 8.0
+) -> None:
+    """Reads until every record replay gives for `events` has come, then until nothing new comes for
+    `quiet_s` (anything extra would come then): a worker that restarts itself after a dropped
+    fetch (faust-streaming#596, README "Guarantees") is quiet for longer than a fixed spell."""
+    want = set(as_set(replayed(events)))
+    until = time.monotonic() + limit_s
+    while time.monotonic() < until and not want <= set(as_set(reader.records)):
+        await reader.poll(0.3)
+    await reader.until_quiet(quiet_s, max(quiet_s + 1, until - time.monotonic()))
+
+
 def office_key(raw: bytes | None) -> bytes | None:
     """The key the contract gives a record: its value's `office_id` (None when it names none)."""
     try:
@@ -155,6 +169,11 @@ _HOSTILE_VALUES = [
 ]  # fmt: skip
 
 
+def journal_key(office: str, slot: int) -> bytes:
+    """The changelog key of an office's journal step in `slot`, chunk 0."""
+    return f"{office}{_SEP}j{_SEP}{slot}{_SEP}0".encode()
+
+
 def hostile_state(office: str) -> tuple[list[tuple[bytes | None, bytes | None]], int]:
     """Records under the office's own keys, each key last written with something unreadable, and how
     many of them a restore must skip (null under an entry's own key deletes it: nothing to skip)."""
@@ -162,7 +181,7 @@ def hostile_state(office: str) -> tuple[list[tuple[bytes | None, bytes | None]],
     skipped = 0
     for n, value in enumerate(_HOSTILE_VALUES):
         for key, counted in (
-            (f"{office}{_SEP}j{_SEP}{4000 + n}{_SEP}0", True),  # journal slots a short day never reaches
+            (journal_key(office, 4000 + n).decode(), True),  # journal slots a short day never reaches
             (f"{office}{_SEP}S{_SEP}{n % 2}{_SEP}{100 + n}", True),  # snapshot chunks past any real one
             (f"{office}{_SEP}t{_SEP}T-hostile-{n}", value != b"null"),
             (f"{office}{_SEP}x{n}{_SEP}", value != b"null"),

@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = [
     "streams/codec.py",
+    "streams/kafka_records.py",
     "streams/logs.py",
     "streams/metrics.py",
     "streams/reading.py",
