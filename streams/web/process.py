@@ -235,6 +235,8 @@ class WebProcess(mode.Service):
             process.kill()
             ours.close()
             raise WebFailed(f"the web process did not start: {answer.decode(errors='replace')}")
+        if self._conn is not None:
+            self._conn.close()  # the pipe of the process this one replaces
         self.process, self._conn = process, ours
 
     async def _keep(self) -> None:
@@ -246,6 +248,8 @@ class WebProcess(mode.Service):
             metrics.BACKGROUND_FAILURES.labels("web").inc()
             log.warning("web_ended", exit_code=self.process.exitcode, restart_in_s=delay)
             await self.sleep(delay)
+            if self.should_stop:
+                break
             try:
                 await self._spawn()
                 delay = FIRST_RESTART_S
