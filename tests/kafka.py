@@ -104,10 +104,10 @@ async def until_replayed(
     """Reads until every record replay gives for `events` has come, then until nothing new comes for
     `quiet_s` (anything extra would come then): a worker that restarts itself after a dropped
     fetch (faust-streaming#596, README "Guarantees") is quiet for longer than a fixed spell."""
-    want = set(as_set(replayed(events)))
+    missing = set(as_set(replayed(events))) - set(as_set(reader.records))
     until = time.monotonic() + limit_s
-    while time.monotonic() < until and not want <= set(as_set(reader.records)):
-        await reader.poll(0.3)
+    while missing and time.monotonic() < until:
+        missing -= set(as_set(await reader.poll(0.3)))
     await reader.until_quiet(quiet_s, max(quiet_s + 1, until - time.monotonic()))
 
 

@@ -152,14 +152,19 @@ def web_app(settings: Settings, feed: Feed) -> web.Application:
         `kompensasi_read_models_following`, but do not make the worker unready (README, "/ready")."""
         return {**feed.readiness(), "read_models": follower.status()}
 
-    access = Access(Tokens.configured(settings.staff_tokens, settings.inspector_tokens, settings.tokens_file))
+    access = Access(configured_tokens(settings))
     audit = AuditLog(bootstrap, dict(options), settings.audit_timeout_s)
     return build_app(views, ready, access, audit, follower, metrics_text=feed.metrics_text)
 
 
-def tokens(settings: Settings) -> Tokens:
+def configured_tokens(settings: Settings) -> Tokens:
     """The staff and inspector tokens; TokenError when one is unusable (the message names no token)."""
-    configured = Tokens.configured(settings.staff_tokens, settings.inspector_tokens, settings.tokens_file)
+    return Tokens.configured(settings.staff_tokens, settings.inspector_tokens, settings.tokens_file)
+
+
+def tokens(settings: Settings) -> Tokens:
+    """`configured_tokens`, their counts logged (once, in the worker)."""
+    configured = configured_tokens(settings)
     counts = configured.count()
     if not any(counts.values()):
         log.warning("no_tokens", detail="no staff or inspector token: the operations view stays closed")
